@@ -1,0 +1,117 @@
+"""Configuration: one frozen object, built once at the entry point from the environment.
+
+Every variable is declared in ``VARIABLES``; ``.env.example`` documents the same list, and a test
+keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import NamedTuple
+
+LANGUAGES = ("da", "nb", "en")
+
+
+class Variable(NamedTuple):
+    name: str
+    default: str
+    help: str
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("DATABASE_URL", "sqlite:///teampuls.db",
+             "SQLAlchemy URL of the database; a SQLite file by default, "
+             "postgresql+psycopg://user@host/db for PostgreSQL."),
+    Variable("SLACK_BOT_TOKEN", "", "Bot token (xoxb-...) of the Slack app."),
+    Variable("SLACK_APP_TOKEN", "", "App-level token (xapp-...); when set the bot uses Socket Mode."),
+    Variable("SLACK_SIGNING_SECRET", "", "Signing secret; needed for HTTP mode."),
+    Variable("SLACK_API_BASE_URL", "",
+             "Base URL of Slack's Web API, ending in /; empty means Slack's own "
+             "(set it for GovSlack or a test stand-in)."),
+    Variable("TEAMPULS_LANGUAGE", "da", "Default language of messages: da, nb or en."),
+    Variable("TEAMPULS_TIMEZONE", "Europe/Copenhagen", "Default time zone of new teams (IANA name)."),
+    Variable("TEAMPULS_ADMINS", "", "Comma-separated Slack user ids allowed to run admin commands."),
+    Variable("TEAMPULS_IMPORT_MAX_MB", "1024", "Largest import file accepted, in megabytes."),
+    Variable("TEAMPULS_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING or ERROR."),
+)
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    database_url: str
+    slack_bot_token: str
+    slack_app_token: str
+    slack_signing_secret: str
+    slack_api_base_url: str
+    language: str
+    timezone: str
+    admins: frozenset[str]
+    import_max_bytes: int
+    log_level: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from an environment mapping; unset or empty values take the default."""
+        raw = {v.name: (environ.get(v.name) or v.default).strip() for v in VARIABLES}
+
+        language = raw["TEAMPULS_LANGUAGE"].lower()
+        if language not in LANGUAGES:
+            raise SettingsError(
+                f"TEAMPULS_LANGUAGE must be one of {', '.join(LANGUAGES)}, not {language!r}")
+
+        timezone = raw["TEAMPULS_TIMEZONE"]
+        check_timezone(timezone, "TEAMPULS_TIMEZONE")
+
+        base_url = raw["SLACK_API_BASE_URL"]
+        if base_url and not (base_url.startswith(("http://", "https://")) and base_url.endswith("/")):
+            raise SettingsError(
+                f"SLACK_API_BASE_URL must be an http(s) URL ending in '/', not {base_url!r}")
+
+        try:
+            max_mb = int(raw["TEAMPULS_IMPORT_MAX_MB"])
+        except ValueError:
+            max_mb = 0
+        if max_mb <= 0:
+            raise SettingsError(
+                f"TEAMPULS_IMPORT_MAX_MB must be a whole number of megabytes above 0, "
+                f"not {raw['TEAMPULS_IMPORT_MAX_MB']!r}")
+
+        log_level = raw["TEAMPULS_LOG_LEVEL"].upper()
+        if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise SettingsError(f"TEAMPULS_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, "
+                                f"not {raw['TEAMPULS_LOG_LEVEL']!r}")
+
+        database_url = raw["DATABASE_URL"]
+        if "://" not in database_url:
+            raise SettingsError(
+                f"DATABASE_URL must be a database URL such as sqlite:///teampuls.db, "
+                f"not {database_url!r}")
+
+        return cls(
+            database_url=database_url,
+            slack_bot_token=raw["SLACK_BOT_TOKEN"],
+            slack_app_token=raw["SLACK_APP_TOKEN"],
+            slack_signing_secret=raw["SLACK_SIGNING_SECRET"],
+            slack_api_base_url=base_url,
+            language=language,
+            timezone=timezone,
+            admins=frozenset(a.strip() for a in raw["TEAMPULS_ADMINS"].split(",") if a.strip()),
+            import_max_bytes=max_mb * 1024 * 1024,
+            log_level=log_level,
+        )
+
+
+def check_timezone(name: str, where: str) -> None:
+    """Raise SettingsError unless ``name`` is an IANA time zone known to this machine."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"{where}: {name!r} is not a known time zone "
+                            f"(use an IANA name such as Europe/Oslo)") from None

@@ -1,0 +1,54 @@
+"""ISO weeks (Monday to Sunday), written ``2026-W47``.
+
+Storage and arithmetic use a *week index*: the number of whole weeks since Monday 0001-01-01,
+so ``index - 1`` is always the previous week, across year ends and 53-week years alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+_WEEK_RE = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
+
+
+class WeekError(ValueError):
+    """A week label that is not of the form ``2026-W47`` or names no real week."""
+
+
+def week_index(day: dt.date) -> int:
+    """The week index of the ISO week that contains ``day``."""
+    return (day.toordinal() - 1) // 7
+
+
+def monday(index: int) -> dt.date:
+    """The Monday that starts the week with this index."""
+    return dt.date.fromordinal(index * 7 + 1)
+
+
+def sunday(index: int) -> dt.date:
+    return dt.date.fromordinal(index * 7 + 7)
+
+
+def label(index: int) -> str:
+    """``2026-W47`` for the week with this index."""
+    year, week, _ = monday(index).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def parse(text: str) -> int:
+    """The week index of a label such as ``2026-W47`` (``2026W47`` and ``2026-w7`` too)."""
+    match = _WEEK_RE.match(text)
+    if not match:
+        raise WeekError(f"{text!r} is not a week; write it as 2026-W47")
+    year, week = int(match.group(1)), int(match.group(2))
+    try:
+        day = dt.date.fromisocalendar(year, week, 1)
+    except ValueError:
+        raise WeekError(f"{text!r} is not a week: {year} has no week {week}") from None
+    return week_index(day)
+
+
+def last_complete(today: dt.date) -> int:
+    """The index of the last ISO week that has ended before ``today``."""
+    return week_index(today) - 1

@@ -1,0 +1,90 @@
+"""Engines, sessions and schema upgrades.
+
+SQLite (the default) is opened in WAL mode with a busy timeout, and foreign keys on;
+PostgreSQL is reached through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = pathlib.Path(__file__).with_name("migrations")
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be reached or brought up to date; the message says why."""
+
+
+def normalize_url(url: str) -> str:
+    """Let plain ``postgresql://`` URLs use psycopg 3, the driver teampuls installs."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str) -> Engine:
+    url = normalize_url(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.close()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def head_revision() -> str:
+    """The newest migration, read from the file names (``NNNN_name.py`` has revision NNNN)."""
+    return max(p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def alembic_config(engine: Engine):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` with Alembic."""
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), revision)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Upgrade the database when it is behind; cheap when it is up to date."""
+    try:
+        if current_revision(engine) == head_revision():
+            return
+        upgrade(engine)
+    except Exception as error:  # translated at the edge into one clear line
+        url = engine.url.render_as_string(hide_password=True)
+        raise DatabaseError(f"cannot open or upgrade the database {url}: {error}") from error

@@ -1,0 +1,243 @@
+"""Write checked chunks into the database by the contract's replacement rules, and keep track
+of which team-weeks an import touches so that exactly those KPI values are recomputed.
+
+- staff: the key (employee_id, start_date) replaces; the weeks of the old and new periods change.
+- hours: a file replaces every earlier row of each (team, date) pair it contains.
+- visits: the key visit_id replaces; the old visit's week changes too.
+- norms: the key (team, profession, valid_from) replaces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, select, text
+from sqlalchemy.orm import Session
+
+from storage import staging
+from storage.bulk import insert_frame
+from storage.models import Team
+
+_EPOCH_ORDINAL = 719163
+
+
+def iso_dates(ordinals: pd.Series) -> pd.Series:
+    """ISO date text of date ordinals (``None`` where the ordinal is 0)."""
+    values = ordinals.to_numpy(dtype=np.int64)
+    text_dates = (values - _EPOCH_ORDINAL).astype("datetime64[D]").astype(str)
+    return pd.Series(np.where(values > 0, text_dates, None), dtype=object)
+
+
+def weeks_of(ordinals: pd.Series) -> pd.Series:
+    return (ordinals.astype(np.int64) - 1) // 7
+
+
+@dataclass
+class Touched:
+    """What an import changed, for the KPI refresh."""
+
+    team_weeks: set[tuple[int, int]] = field(default_factory=set)
+    # (team_id, first_week, last_week or None) of staff periods, old and new.
+    staff_ranges: set[tuple[int, int, int | None]] = field(default_factory=set)
+    # employee_id -> earliest date (ISO) touched, for the sick episodes that follow.
+    employees: dict[str, str] = field(default_factory=dict)
+
+    def add_employees(self, frame: pd.DataFrame) -> None:
+        """``frame`` has columns employee_id and date (ISO text)."""
+        if frame.empty:
+            return
+        first = frame.dropna(subset=["employee_id"]).groupby("employee_id")["date"].min()
+        for employee, date in first.items():
+            known = self.employees.get(employee)
+            if known is None or date < known:
+                self.employees[employee] = date
+
+
+class Writer:
+    """Writes one import command's chunks; one instance per command (one transaction)."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.connection: Connection = session.connection()
+        self.touched = Touched()
+        self.teams_created: list[str] = []
+        self._team_ids: dict[str, int] = dict(
+            session.execute(select(Team.code, Team.id)).tuples().all())
+        # A table that was empty when the command began cannot hold rows that the first file
+        # of its kind replaces, so that file's chunks skip the replacement step.
+        self._empty = {
+            table: self.connection.execute(text(f"SELECT 1 FROM {table} LIMIT 1")).first() is None
+            for table in ("visits", "hours")
+        }
+        self._files_written: dict[str, int] = {}
+        for table in (staging.STAGE_VISITS, staging.STAGE_STAFF, staging.STAGE_NORMS,
+                      staging.STAGE_PAIRS):
+            staging.create(self.connection, table)
+
+    def close(self) -> None:
+        for table in (staging.STAGE_VISITS, staging.STAGE_STAFF, staging.STAGE_NORMS,
+                      staging.STAGE_PAIRS):
+            staging.drop(self.connection, table)
+
+    def start_file(self, kind: str) -> None:
+        self._files_written[kind] = self._files_written.get(kind, 0) + 1
+        self._pairs_done: set[tuple[int, int]] = set()
+
+    def _may_replace(self, table: str) -> bool:
+        return not self._empty[table] or self._files_written.get(table, 0) > 1
+
+    # -- teams --------------------------------------------------------------------------------
+
+    def team_ids(self, codes: pd.Series) -> pd.Series:
+        for code in codes.unique():
+            if code not in self._team_ids:
+                team = Team(code=code, name=code)
+                self.session.add(team)
+                self.session.flush()
+                self._team_ids[code] = team.id
+                self.teams_created.append(code)
+        return codes.map(self._team_ids).astype(np.int64)
+
+    def _stage(self, table, frame: pd.DataFrame) -> None:
+        self.connection.execute(table.delete())
+        insert_frame(self.connection, table.name, frame)
+
+    # -- kinds --------------------------------------------------------------------------------
+
+    def write(self, kind: str, frame: pd.DataFrame) -> None:
+        getattr(self, f"_write_{kind}")(frame)
+
+    def _write_visits(self, frame: pd.DataFrame) -> None:
+        rows = pd.DataFrame({
+            "visit_id": frame["visit_id"], "team_id": self.team_ids(frame["team"]),
+            "citizen_ref": frame["citizen_ref"], "employee_id": frame["employee_id"],
+            "date": iso_dates(frame["date"]), "week": weeks_of(frame["date"]),
+            "minutes": frame["minutes"].astype(np.int64), "status": frame["status"],
+        })
+        weeks = set(rows[["team_id", "week"]].drop_duplicates().itertuples(index=False, name=None))
+        if self._may_replace("visits"):
+            self._stage(staging.STAGE_VISITS, rows)
+            weeks.update(self.connection.execute(text(
+                "SELECT DISTINCT v.team_id, v.week FROM visits v "
+                "JOIN stage_visits s ON s.visit_id = v.visit_id")).tuples())
+            self.connection.execute(text(
+                "DELETE FROM visits WHERE visit_id IN (SELECT visit_id FROM stage_visits)"))
+            self.connection.execute(text(
+                "INSERT INTO visits (visit_id, team_id, citizen_ref, employee_id, date, week, "
+                "minutes, status) SELECT visit_id, team_id, citizen_ref, employee_id, date, week, "
+                "minutes, status FROM stage_visits"))
+        else:
+            insert_frame(self.connection, "visits", rows)
+        # Continuity of week W looks at weeks W-1 and W, so W+1 changes too.
+        self.touched.team_weeks.update(weeks)
+        self.touched.team_weeks.update((team, week + 1) for team, week in weeks)
+
+    def _write_hours(self, frame: pd.DataFrame) -> None:
+        rows = pd.DataFrame({
+            "team_id": self.team_ids(frame["team"]), "date": iso_dates(frame["date"]),
+            "week": weeks_of(frame["date"]), "employee_id": frame["employee_id"],
+            "kind": frame["kind"], "hours": frame["hours"], "profession": frame["profession"],
+        })
+        pairs = rows[["team_id", "date", "week"]].drop_duplicates()
+        keys = list(zip(pairs["team_id"].tolist(), frame.loc[pairs.index, "date"].tolist()))
+        new = pairs[[key not in self._pairs_done for key in keys]]
+        self._pairs_done.update(keys)
+        if self._may_replace("hours") and not new.empty:
+            self._stage(staging.STAGE_PAIRS, new[["team_id", "date"]])
+            replaced = pd.DataFrame(self.connection.execute(text(
+                "SELECT h.employee_id, MIN(h.date) AS date FROM hours h "
+                "JOIN stage_pairs p ON p.team_id = h.team_id AND p.date = h.date "
+                "WHERE h.employee_id IS NOT NULL GROUP BY h.employee_id")).tuples().all(),
+                columns=["employee_id", "date"])
+            self.touched.add_employees(replaced.astype({"date": str}))
+            self.connection.execute(text(
+                "DELETE FROM hours WHERE EXISTS (SELECT 1 FROM stage_pairs p "
+                "WHERE p.team_id = hours.team_id AND p.date = hours.date)"))
+        insert_frame(self.connection, "hours", rows)
+        self.touched.add_employees(rows[["employee_id", "date"]])
+        self.touched.team_weeks.update(
+            new[["team_id", "week"]].drop_duplicates().itertuples(index=False, name=None))
+
+    def _write_staff(self, frame: pd.DataFrame) -> None:
+        end = frame["end_date"].astype(np.int64)  # 0: no end date
+        rows = pd.DataFrame({
+            "employee_id": frame["employee_id"], "start_date": iso_dates(frame["start_date"]),
+            "team_id": self.team_ids(frame["team"]), "profession": frame["profession"],
+            "contracted_hours": frame["contracted_hours"], "end_date": iso_dates(end),
+            "start_week": weeks_of(frame["start_date"]),
+            "end_week": pd.Series(np.where(end > 0, (end - 1) // 7, -1)).astype(object),
+        })
+        rows.loc[end.to_numpy() == 0, "end_week"] = None
+        self._stage(staging.STAGE_STAFF, rows)
+        ranges = self.connection.execute(text(
+            "SELECT f.team_id, f.start_week, f.end_week FROM staff f JOIN stage_staff s "
+            "ON s.employee_id = f.employee_id AND s.start_date = f.start_date")).tuples().all()
+        self.connection.execute(text(
+            "DELETE FROM staff WHERE EXISTS (SELECT 1 FROM stage_staff s "
+            "WHERE s.employee_id = staff.employee_id AND s.start_date = staff.start_date)"))
+        self.connection.execute(text(
+            "INSERT INTO staff (employee_id, start_date, team_id, profession, contracted_hours, "
+            "end_date, start_week, end_week) SELECT employee_id, start_date, team_id, profession, "
+            "contracted_hours, end_date, start_week, end_week FROM stage_staff"))
+        self.touched.staff_ranges.update(ranges)
+        self.touched.staff_ranges.update(
+            rows[["team_id", "start_week", "end_week"]].itertuples(index=False, name=None))
+
+    def _write_norms(self, frame: pd.DataFrame) -> None:
+        rows = pd.DataFrame({
+            "team_id": self.team_ids(frame["team"]), "profession": frame["profession"],
+            "valid_from": iso_dates(frame["valid_from"]), "hours_per_week": frame["hours_per_week"],
+        })
+        self._stage(staging.STAGE_NORMS, rows)
+        self.connection.execute(text(
+            "DELETE FROM norms WHERE EXISTS (SELECT 1 FROM stage_norms s WHERE s.team_id = "
+            "norms.team_id AND s.profession = norms.profession AND s.valid_from = norms.valid_from)"))
+        self.connection.execute(text(
+            "INSERT INTO norms (team_id, profession, valid_from, hours_per_week) "
+            "SELECT team_id, profession, valid_from, hours_per_week FROM stage_norms"))
+
+
+KEYS = {
+    "staff": ("employee_id", "start_date"),
+    "hours": None,
+    "visits": ("visit_id",),
+    "norms": ("team", "profession", "valid_from"),
+}
+
+
+class DuplicateKeys:
+    """Finds rows of one file that repeat an earlier row's key, across chunks, in bounded memory
+    (a 64-bit hash per row; the lines of a repeated key are looked up only when one repeats)."""
+
+    def __init__(self, kind: str):
+        self.columns = KEYS[kind]
+        self._seen: set[int] = set()
+        self._chunks: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def check(self, frame: pd.DataFrame) -> np.ndarray:
+        """Line numbers of earlier rows that each row repeats (0 where the key is new)."""
+        if self.columns is None or frame.empty:
+            return np.zeros(len(frame), dtype=np.int64)
+        hashes = pd.util.hash_pandas_object(frame[list(self.columns)], index=False).to_numpy()
+        lines = frame["line"].to_numpy()
+        earlier = np.zeros(len(frame), dtype=np.int64)
+        first_in_chunk: dict[int, int] = {}
+        for i, value in enumerate(hashes.tolist()):
+            if value in self._seen:
+                earlier[i] = self._line_of(value)
+            elif value in first_in_chunk:
+                earlier[i] = first_in_chunk[value]
+            else:
+                first_in_chunk[value] = int(lines[i])
+        self._seen.update(first_in_chunk)
+        self._chunks.append((hashes, lines))
+        return earlier
+
+    def _line_of(self, value: int) -> int:
+        for hashes, lines in self._chunks:
+            found = np.flatnonzero(hashes == np.uint64(value))
+            if found.size:
+                return int(lines[found[0]])
+        return 0  # pragma: no cover - every seen hash is in a chunk

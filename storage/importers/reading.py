@@ -1,0 +1,251 @@
+"""Read an export file (CSV or the first sheet of an XLSX) as a header and chunks of text rows.
+
+Every row keeps the number of the line it came from (1 = the header line), so that errors can
+name it. CSV encodings (UTF-8, UTF-8 with BOM, UTF-16 with BOM, Windows-1252) and the separator
+(``,`` ``;`` or tab, from the header line) are detected. XLSX files are checked against zip and XML
+bombs before they are opened, and cells are read as values, never by evaluating formulas: a
+formula stays text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import pathlib
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+CHUNK_ROWS = 100_000
+_BLOCK = 1 << 20
+
+# Limits for the inside of an XLSX file (a zip of XML parts).
+XLSX_MAX_UNCOMPRESSED = 2 * 1024**3
+XLSX_MAX_RATIO = 200
+XLSX_MAX_PARTS = 10_000
+
+
+class UnreadableFile(ValueError):
+    """The file as a whole cannot be read; nothing of it is imported."""
+
+
+@dataclass
+class Chunk:
+    lines: list[int]
+    rows: list[list[str]]
+
+
+@dataclass
+class Table:
+    path: pathlib.Path
+    header: list[str]
+    decimal_comma: bool
+    chunks: Iterator[Chunk]
+    size: int  # bytes, for progress
+    position: Callable[[], int]  # bytes read so far
+
+
+def open_table(path: pathlib.Path, max_bytes: int) -> Table:
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise UnreadableFile(f"cannot read the file: {error.strerror or error}") from None
+    if not path.is_file():
+        raise UnreadableFile("not a file")
+    if size > max_bytes:
+        raise UnreadableFile(f"the file is {size / 1024**2:.0f} MB, over the limit of "
+                             f"{max_bytes / 1024**2:.0f} MB (TEAMPULS_IMPORT_MAX_MB)")
+    with path.open("rb") as raw:
+        start = raw.read(8)
+    if start.startswith(b"PK\x03\x04"):
+        return _open_xlsx(path, size)
+    if start.startswith(b"\xd0\xcf\x11\xe0"):
+        raise UnreadableFile("this is an old Excel .xls file; save it as .xlsx or CSV")
+    return _open_csv(path, size)
+
+
+def _detect_encoding(path: pathlib.Path) -> str:
+    with path.open("rb") as raw:
+        start = raw.read(4)
+        if start.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        raw.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while block := raw.read(_BLOCK):
+                if b"\x00" in block:
+                    raise UnreadableFile(
+                        "the file holds NUL bytes: it is not a text export "
+                        "(UTF-16 files need a byte order mark)")
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8"
+
+
+def _detect_separator(header_line: str) -> str:
+    counts = {sep: header_line.count(sep) for sep in (";", "\t", ",")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+class _CountingReader(io.RawIOBase):
+    """Counts the bytes read, so that progress can be shown for large files."""
+
+    def __init__(self, raw):
+        self.raw, self.count = raw, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = self.raw.readinto(buffer)
+        self.count += n or 0
+        return n
+
+    def close(self):
+        self.raw.close()
+        super().close()
+
+
+def _open_csv(path: pathlib.Path, size: int) -> Table:
+    encoding = _detect_encoding(path)
+    counter = _CountingReader(path.open("rb"))
+    # cp1252 leaves five bytes undefined; decode them as latin-1 would rather than fail.
+    text = io.TextIOWrapper(io.BufferedReader(counter, _BLOCK), encoding=encoding,
+                            errors="strict" if encoding != "cp1252" else "replace", newline="")
+    try:
+        first = _first_nonblank_line(text)
+    except UnicodeDecodeError as error:
+        counter.close()
+        raise UnreadableFile(f"cannot decode the file as {encoding}: {error.reason}") from None
+    if first is None:
+        counter.close()
+        raise UnreadableFile("the file is empty")
+    header_line_no, header_text = first
+    separator = _detect_separator(header_text)
+    header = next(csv.reader([header_text], delimiter=separator))
+
+    def chunks() -> Iterator[Chunk]:
+        try:
+            reader = csv.reader(text, delimiter=separator, strict=True)
+            lines: list[int] = []
+            rows: list[list[str]] = []
+            # reader.line_num counts physical lines read so far, header excluded here.
+            line_no = header_line_no
+            for row in reader:
+                first_line = line_no + 1
+                line_no = header_line_no + reader.line_num
+                if not any(field.strip() for field in row):
+                    continue
+                lines.append(first_line)
+                rows.append(row)
+                if len(rows) >= CHUNK_ROWS:
+                    yield Chunk(lines, rows)
+                    lines, rows = [], []
+            if rows:
+                yield Chunk(lines, rows)
+        except csv.Error as error:
+            raise UnreadableFile(f"line {header_line_no + reader.line_num}: "
+                                 f"not valid CSV ({error})") from None
+        except UnicodeDecodeError as error:
+            raise UnreadableFile(f"cannot decode the file as {encoding}: {error.reason}") from None
+        finally:
+            counter.close()
+
+    return Table(path, header, separator != ",", chunks(), size, lambda: counter.count)
+
+
+def _first_nonblank_line(text: io.TextIOBase) -> tuple[int, str] | None:
+    for number, line in enumerate(text, start=1):
+        stripped = line.rstrip("\r\n")
+        if stripped.strip(" \t;,"):
+            return number, stripped
+    return None
+
+
+def _check_zip(path: pathlib.Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except zipfile.BadZipFile:
+        raise UnreadableFile("the file starts like an XLSX file but is not a valid one") from None
+    if len(parts) > XLSX_MAX_PARTS:
+        raise UnreadableFile(f"the XLSX file has {len(parts)} parts; at most "
+                             f"{XLSX_MAX_PARTS} are accepted")
+    total = sum(p.file_size for p in parts)
+    if total > XLSX_MAX_UNCOMPRESSED:
+        raise UnreadableFile(f"the XLSX file unpacks to {total / 1024**3:.1f} GB; at most "
+                             f"{XLSX_MAX_UNCOMPRESSED / 1024**3:.0f} GB are accepted")
+    for part in parts:
+        if part.file_size > 1024**2 and part.file_size > XLSX_MAX_RATIO * max(part.compress_size, 1):
+            raise UnreadableFile(f"the XLSX part {part.filename} is compressed over "
+                                 f"{XLSX_MAX_RATIO} times: refused as a possible zip bomb")
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def _open_xlsx(path: pathlib.Path, size: int) -> Table:
+    _check_zip(path)
+    import openpyxl
+
+    if not openpyxl.DEFUSEDXML:  # pragma: no cover - defusedxml is a dependency
+        raise UnreadableFile("XLSX import needs the defusedxml package")
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except Exception as error:  # openpyxl raises many kinds for broken files
+        raise UnreadableFile(f"cannot open the XLSX file: {error}") from None
+    sheet = workbook.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header: list[str] | None = None
+    header_line = 0
+    for header_line, values in enumerate(rows, start=1):
+        texts = [_cell_text(v) for v in values]
+        if any(t.strip() for t in texts):
+            header = texts
+            break
+    if header is None:
+        workbook.close()
+        raise UnreadableFile("the first sheet is empty")
+    progress = {"rows": 0}
+
+    def chunks() -> Iterator[Chunk]:
+        try:
+            lines: list[int] = []
+            out: list[list[str]] = []
+            for number, values in enumerate(rows, start=header_line + 1):
+                texts = [_cell_text(v) for v in values]
+                progress["rows"] = number
+                if not any(t.strip() for t in texts):
+                    continue
+                lines.append(number)
+                out.append(texts)
+                if len(out) >= CHUNK_ROWS:
+                    yield Chunk(lines, out)
+                    lines, out = [], []
+            if out:
+                yield Chunk(lines, out)
+        finally:
+            workbook.close()
+
+    # Progress of an XLSX file is only known in rows; scale by the sheet's declared size.
+    total_rows = max(sheet.max_row or 1, 1)
+    return Table(path, header, True, chunks(), size,
+                 lambda: min(size, size * progress["rows"] // total_rows))

@@ -1,0 +1,168 @@
+"""Recompute the stored KPI values of exactly the team-weeks that an import touched.
+
+The sums are aggregated inside the database over a temporary table of target team-weeks;
+the formulas are ``metrics.kpis.compute``. A team has KPI rows for the weeks in which it has any
+hours or visits rows; a target week that has none left loses its rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
+from metrics.kpis import COMPONENTS, compute
+from storage import staging
+from storage.bulk import insert_frame
+from storage.importers.loading import Touched
+
+_HOURS = """
+SELECT t.team_id, t.week,
+       SUM(CASE WHEN h.kind = 'worked' THEN h.hours ELSE 0 END) AS worked,
+       SUM(CASE WHEN h.kind = 'temp' THEN h.hours ELSE 0 END) AS temp,
+       SUM(CASE WHEN h.kind = 'sick' THEN h.hours ELSE 0 END) AS sick,
+       COUNT(*) AS hours_rows
+FROM stage_targets t JOIN hours h ON h.team_id = t.team_id AND h.week = t.week
+GROUP BY t.team_id, t.week
+"""
+
+_VISITS = """
+SELECT t.team_id, t.week,
+       SUM(CASE WHEN v.status = 'delivered' THEN v.minutes ELSE 0 END) AS client_minutes,
+       COUNT(DISTINCT CASE WHEN v.status = 'delivered' THEN v.citizen_ref END) AS clients,
+       COUNT(*) AS visit_rows
+FROM stage_targets t JOIN visits v ON v.team_id = t.team_id AND v.week = t.week
+GROUP BY t.team_id, t.week
+"""
+
+_CONTINUITY = """
+SELECT team_id, week, SUM(carers) AS continuity_carers, COUNT(*) AS continuity_citizens
+FROM (
+    SELECT t.team_id, t.week, v.citizen_ref, COUNT(DISTINCT v.employee_id) AS carers
+    FROM stage_targets t
+    JOIN visits v ON v.team_id = t.team_id AND v.week BETWEEN t.week - 1 AND t.week
+    WHERE v.status = 'delivered'
+    GROUP BY t.team_id, t.week, v.citizen_ref
+    HAVING COUNT(*) >= 2
+) per_citizen
+GROUP BY team_id, week
+"""
+
+# A sick episode starts on a sick day (a sick row with hours > 0) whose employee's most recent
+# earlier date with any hours row, of any kind and team, is not a sick day.
+_SICK_EPISODES = """
+WITH employees AS (
+    SELECT DISTINCT h.employee_id
+    FROM hours h JOIN stage_targets t ON t.team_id = h.team_id AND t.week = h.week
+    WHERE h.kind = 'sick' AND h.hours > 0 AND h.employee_id IS NOT NULL
+), days AS (
+    SELECT h.employee_id, h.date,
+           MAX(CASE WHEN h.kind = 'sick' AND h.hours > 0 THEN 1 ELSE 0 END) AS sick
+    FROM hours h WHERE h.employee_id IN (SELECT employee_id FROM employees)
+    GROUP BY h.employee_id, h.date
+), starts AS (
+    SELECT employee_id, date FROM (
+        SELECT employee_id, date, sick,
+               LAG(sick) OVER (PARTITION BY employee_id ORDER BY date) AS previous
+        FROM days
+    ) ordered
+    WHERE sick = 1 AND (previous IS NULL OR previous = 0)
+)
+SELECT team_id, week, COUNT(*) AS sick_episodes FROM (
+    SELECT DISTINCT h.team_id, h.week, h.employee_id, h.date
+    FROM hours h
+    JOIN starts s ON s.employee_id = h.employee_id AND s.date = h.date
+    JOIN stage_targets t ON t.team_id = h.team_id AND t.week = h.week
+    WHERE h.kind = 'sick' AND h.hours > 0
+) episode
+GROUP BY team_id, week
+"""
+
+_CONTRACTED = """
+SELECT s.team_id, s.contracted_hours, s.start_week, s.end_week FROM staff s
+WHERE s.team_id IN (SELECT DISTINCT team_id FROM stage_targets)
+"""
+
+
+_NO_END = 10**7  # a week index far beyond any real date (year 9999 is 521,549)
+
+
+def _frame(connection: Connection, sql: str) -> pd.DataFrame:
+    result = connection.execute(text(sql))
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def targets_of(connection: Connection, touched: Touched) -> set[tuple[int, int]]:
+    """Every team-week whose KPI values the touched rows can change."""
+    targets = set(touched.team_weeks)
+    ranges: dict[int, list[int | None]] = defaultdict(lambda: [None, None, False])
+    for team_id, first, last in touched.staff_ranges:
+        span = ranges[team_id]
+        span[0] = first if span[0] is None else min(span[0], first)
+        if last is None:
+            span[2] = True
+        else:
+            span[1] = last if span[1] is None else max(span[1], last)
+    for team_id, (first, last, open_ended) in ranges.items():
+        hi = _NO_END if open_ended or last is None else last
+        targets.update(connection.execute(text(
+            "SELECT DISTINCT team_id, week FROM kpi_values WHERE team_id = :team "
+            "AND week BETWEEN :lo AND :hi"), {"team": team_id, "lo": first, "hi": hi}).tuples())
+    if touched.employees:
+        # A changed day can start or end the sick episode of the employee's next day.
+        staging.create(connection, staging.STAGE_EMPLOYEES)
+        insert_frame(connection, "stage_employees", pd.DataFrame(
+            {"employee_id": list(touched.employees), "min_date": list(touched.employees.values())}))
+        targets.update(connection.execute(text(
+            "SELECT DISTINCT h.team_id, h.week FROM hours h JOIN stage_employees e "
+            "ON e.employee_id = h.employee_id WHERE h.date > e.min_date "
+            "AND h.kind = 'sick' AND h.hours > 0")).tuples())
+        staging.drop(connection, staging.STAGE_EMPLOYEES)
+    return targets
+
+
+def refresh(session: Session, touched: Touched) -> int:
+    """Recompute and store the KPIs of every team-week the import touched; returns how many
+    team-weeks have values now."""
+    connection = session.connection()
+    targets = targets_of(connection, touched)
+    if not targets:
+        return 0
+    return refresh_team_weeks(connection, targets)
+
+
+def refresh_team_weeks(connection: Connection, targets: set[tuple[int, int]]) -> int:
+    staging.create(connection, staging.STAGE_TARGETS)
+    target_frame = pd.DataFrame(sorted(targets), columns=["team_id", "week"])
+    insert_frame(connection, "stage_targets", target_frame)
+
+    parts = target_frame
+    for sql in (_HOURS, _VISITS, _CONTINUITY, _SICK_EPISODES):
+        parts = parts.merge(_frame(connection, sql), on=["team_id", "week"], how="left")
+    parts["contracted"] = _contracted(_frame(connection, _CONTRACTED), target_frame)
+    active = (parts["hours_rows"].fillna(0) > 0) | (parts["visit_rows"].fillna(0) > 0)
+    components = parts.loc[active, ["team_id", "week", *COMPONENTS]].astype(
+        {name: float for name in COMPONENTS}).fillna(0.0)
+    values = compute(components)
+
+    connection.execute(text(
+        "DELETE FROM kpi_values WHERE EXISTS (SELECT 1 FROM stage_targets t "
+        "WHERE t.team_id = kpi_values.team_id AND t.week = kpi_values.week)"))
+    values = values.astype({"value": object, "numerator": object, "denominator": object})
+    insert_frame(connection, "kpi_values", values.where(values.notna(), None))
+    staging.drop(connection, staging.STAGE_TARGETS)
+    return int(active.sum())
+
+
+def _contracted(staff: pd.DataFrame, targets: pd.DataFrame) -> np.ndarray:
+    """Sum of contracted hours of staff periods that overlap each target week."""
+    if staff.empty:
+        return np.zeros(len(targets))
+    staff = staff.assign(end_week=staff["end_week"].astype(float).fillna(np.inf))
+    pairs = targets.reset_index().merge(staff, on="team_id")
+    overlaps = (pairs["start_week"] <= pairs["week"]) & (pairs["end_week"] >= pairs["week"])
+    sums = pairs[overlaps].groupby("index")["contracted_hours"].sum()
+    return sums.reindex(range(len(targets)), fill_value=0.0).to_numpy()

@@ -1,0 +1,157 @@
+"""The tables of teampuls, as typed SQLAlchemy 2 models.
+
+Dates of rows are local dates; every row that belongs to a week also stores that week's index
+(``metrics.weeks.week_index``) so that aggregation per week is one indexed integer comparison.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+ROLES = ("coach", "rapporter")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # None: the default of the settings.
+    language: Mapped[str | None] = mapped_column(String(2))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+
+    channels: Mapped[list[TeamChannel]] = relationship(
+        back_populates="team", cascade="all, delete-orphan", order_by="TeamChannel.channel_id")
+    roles: Mapped[list[TeamRole]] = relationship(
+        back_populates="team", cascade="all, delete-orphan",
+        order_by="(TeamRole.role, TeamRole.user_id)")
+
+    def members_with(self, role: str) -> list[str]:
+        return [r.user_id for r in self.roles if r.role == role]
+
+
+class TeamChannel(Base):
+    """A Slack channel linked to a team; its members are the team's members."""
+
+    __tablename__ = "team_channels"
+
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+
+    team: Mapped[Team] = relationship(back_populates="channels")
+
+
+class TeamRole(Base):
+    """A Slack user with a role (coach, rapporter) for a team."""
+
+    __tablename__ = "team_roles"
+    __table_args__ = (CheckConstraint("role IN ('coach', 'rapporter')", name="role_known"),)
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+    team: Mapped[Team] = relationship(back_populates="roles")
+
+
+class Staff(Base):
+    """One employment period; the key is (employee_id, start_date)."""
+
+    __tablename__ = "staff"
+    __table_args__ = (UniqueConstraint("employee_id", "start_date"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    employee_id: Mapped[str] = mapped_column(String(64))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    profession: Mapped[str] = mapped_column(String(16))
+    contracted_hours: Mapped[float] = mapped_column(Float)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    start_week: Mapped[int] = mapped_column(Integer)
+    end_week: Mapped[int | None] = mapped_column(Integer)
+
+
+class HoursRow(Base):
+    """A time registration; a file replaces every row of the (team, date) pairs it contains."""
+
+    __tablename__ = "hours"
+    __table_args__ = (
+        Index("ix_hours_team_date", "team_id", "date"),
+        Index("ix_hours_team_week", "team_id", "week"),
+        Index("ix_hours_employee_date", "employee_id", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    week: Mapped[int] = mapped_column(Integer)
+    employee_id: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    hours: Mapped[float] = mapped_column(Float)
+    profession: Mapped[str | None] = mapped_column(String(16))
+
+
+class Visit(Base):
+    __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_team_week", "team_id", "week"),)
+
+    visit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    citizen_ref: Mapped[str] = mapped_column(String(64))
+    employee_id: Mapped[str] = mapped_column(String(64))
+    date: Mapped[dt.date] = mapped_column(Date)
+    week: Mapped[int] = mapped_column(Integer)
+    minutes: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+
+
+class Norm(Base):
+    """Budgeted hours per week for a team and profession, from valid_from until the next one."""
+
+    __tablename__ = "norms"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    profession: Mapped[str] = mapped_column(String(16), primary_key=True)
+    valid_from: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    hours_per_week: Mapped[float] = mapped_column(Float)
+
+
+class KpiValue(Base):
+    """One KPI of one team in one week; ``value`` is None where the contract says null.
+
+    ``numerator`` and ``denominator`` keep the parts of ratio KPIs for later statistics.
+    A team has rows for exactly the weeks in which it has hours or visits.
+    """
+
+    __tablename__ = "kpi_values"
+    __table_args__ = (Index("ix_kpi_values_week_kpi", "week", "kpi"),)
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    week: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kpi: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)
+    numerator: Mapped[float | None] = mapped_column(Float)
+    denominator: Mapped[float | None] = mapped_column(Float)
