@@ -14,10 +14,10 @@ import pandas as pd
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from metrics.kpis import COMPONENTS, compute
+from metrics.kpi_compute import COMPONENTS, compute
 from storage import staging
 from storage.bulk import insert_frame
-from storage.importers.loading import Touched
+from storage.importers.loading import Touched  # noqa: TC001
 
 _HOURS = """
 SELECT t.team_id, t.week,

@@ -13,7 +13,9 @@ import re
 
 # Six digits, an optional dash or space(s), then four (CPR) or five (fødselsnummer) digits,
 # not glued to other digits.
-_CANDIDATE = re.compile(r"(?<!\d)(\d{6})(?:[ \t]*-[ \t]*|[ \t]+)?(\d{4,5})(?!\d)")
+CANDIDATE = re.compile(r"(?<!\d)(\d{6})(?:[ \t]*-[ \t]*|[ \t]+)?(\d{4,5})(?!\d)")
+# The same shape without groups, for vectorised pre-filtering (pandas ``str.contains``).
+CANDIDATE_SHAPE = r"(?<!\d)\d{6}(?:[ \t]*-[ \t]*|[ \t]+)?\d{4,5}(?!\d)"
 
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
@@ -30,7 +32,7 @@ def _valid_date(ddmmyy: str, allow_d_number: bool) -> bool:
 
 def find_national_id(text: str) -> str | None:
     """The first part of ``text`` that looks like a CPR number or fødselsnummer, else None."""
-    for match in _CANDIDATE.finditer(text):
+    for match in CANDIDATE.finditer(text):
         birth, serial = match.group(1), match.group(2)
         is_cpr = len(serial) == 4
         if _valid_date(birth, allow_d_number=not is_cpr):

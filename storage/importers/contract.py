@@ -4,8 +4,12 @@ and the aliases of enumerated values. Everything is matched case-insensitively.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
+
+# A team code: letters (Danish and Norwegian ones too), digits, "-", "_" and ".".
+TEAM_CODE = re.compile(r"^[A-Za-z0-9ÆØÅæøåÄÖÜäöü][A-Za-z0-9ÆØÅæøåÄÖÜäöü_.\-]{0,63}$")
 
 ColumnType = Literal["text", "team", "citizen", "date", "number", "integer", "enum"]
 

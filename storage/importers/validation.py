@@ -13,8 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from storage.importers.contract import KINDS, Column, enum_lookup, header_lookup, normalize_header
-from storage.national_ids import find_national_id
+from storage.importers.contract import (
+    KINDS,
+    TEAM_CODE,
+    Column,
+    enum_lookup,
+    header_lookup,
+    normalize_header,
+)
+from storage.national_ids import CANDIDATE_SHAPE, find_national_id
 
 DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y")
 _DATE_SHAPES = (
@@ -23,7 +30,6 @@ _DATE_SHAPES = (
     re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}$"),
     re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$"),
 )
-TEAM_CODE = re.compile(r"^[A-Za-z0-9ÆØÅæøåÄÖÜäöü][A-Za-z0-9ÆØÅæøåÄÖÜäöü_.\-]{0,63}$")
 MAX_TEXT = 64
 _EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
 
@@ -84,10 +90,16 @@ class ChunkChecker:
 
     def check(self, lines: list[int], rows: list[list[str]]) -> tuple[pd.DataFrame, list[RowError]]:
         errors: list[RowError] = []
+        # Rows whose fields are all empty or white space count as blank lines.
+        keep = [i for i, r in enumerate(rows) if any(r) and any(f.strip() for f in r)]
+        if len(keep) < len(rows):
+            rows, lines = [rows[i] for i in keep], [lines[i] for i in keep]
         line = np.asarray(lines, dtype=np.int64)
         width = self.width
         # Short rows (trailing empty fields dropped by the exporting program) are padded.
-        padded = [r if len(r) >= width else r + [""] * (width - len(r)) for r in rows]
+        if any(len(r) < width for r in rows):
+            rows = [r if len(r) >= width else r + [""] * (width - len(r)) for r in rows]
+        fields = list(zip(*rows)) if rows else [()] * width
         frame = {"line": line}
         bad = np.zeros(len(rows), dtype=bool)
         for column in KINDS[self.layout.kind]:
@@ -95,7 +107,7 @@ class ChunkChecker:
             if position is None:
                 frame[column.name] = pd.Series([None] * len(rows), dtype=object)
                 continue
-            raw = pd.Series([r[position] for r in padded], dtype=object).str.strip()
+            raw = pd.Series([f.strip() for f in fields[position]], dtype=object)
             values, invalid = self._convert(column, raw, line, errors)
             frame[column.name] = values
             bad |= invalid
@@ -129,8 +141,7 @@ class ChunkChecker:
                                            "(letters, digits, '-', '_' and '.')"))
                 invalid |= wrong
             if column.type == "citizen":
-                # Only values with six digits in a row can look like a personal number.
-                suspects = present & raw.str.contains(r"\d{6}", regex=True).to_numpy(dtype=bool)
+                suspects = present & raw.str.contains(CANDIDATE_SHAPE, regex=True).to_numpy(dtype=bool)
                 for i in np.flatnonzero(suspects):
                     if find_national_id(raw.iat[i]):
                         errors.append(RowError(int(line[i]), label,

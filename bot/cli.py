@@ -1,0 +1,367 @@
+"""The ``teampuls`` command line.
+
+Heavy libraries (pandas, Alembic, Babel) are imported inside the commands that need them, so
+that quick commands such as ``teampuls kpi --json`` start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+
+import click
+
+from bot.edge import Edge, from_environment
+
+KIND_NAMES = ("staff", "hours", "visits", "norms")
+
+
+class UserError(click.ClickException):
+    """A clear one-line error for the person at the terminal; exit code 1."""
+
+
+def _edge(ctx: click.Context) -> Edge:
+    return ctx.find_object(Edge)
+
+
+def _known_errors() -> tuple[type[Exception], ...]:
+    from bot.settings import SettingsError
+    from metrics.weeks import WeekError
+    from storage.database import DatabaseError
+    from storage.teams import TeamError
+
+    return SettingsError, DatabaseError, TeamError, WeekError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except _known_errors() as error:
+            raise UserError(str(error)) from error
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--database-url", metavar="URL",
+              help="Database to use instead of DATABASE_URL (e.g. sqlite:///teampuls.db).")
+@click.option("--env-file", metavar="PATH", help="Read settings from this file instead of .env.")
+@click.version_option(package_name="teampuls")
+@click.pass_context
+def teampuls(ctx: click.Context, database_url: str | None, env_file: str | None) -> None:
+    """teampuls: key figures, benchmarks and goals for self-managing home-care teams."""
+    if ctx.obj is None:
+        ctx.obj = from_environment(env_file, database_url)
+    elif database_url:
+        import dataclasses
+
+        ctx.obj = dataclasses.replace(ctx.obj, settings=dataclasses.replace(
+            ctx.obj.settings, database_url=database_url))
+
+
+# -- db ---------------------------------------------------------------------------------------
+
+@teampuls.group()
+def db() -> None:
+    """Look after the database schema."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Bring the database schema up to date (also done on every start)."""
+    edge = _edge(ctx)
+    from storage.database import current_revision, head_revision
+
+    edge.engine  # noqa: B018 - opening the engine upgrades the schema
+    click.echo(f"The database is at revision {current_revision(edge.engine)} "
+               f"(newest: {head_revision()}).")
+
+
+# -- import -----------------------------------------------------------------------------------
+
+@teampuls.command("import")
+@click.argument("args", nargs=-1, required=True, metavar="[KIND] FILE...")
+@click.pass_context
+def import_(ctx: click.Context, args: tuple[str, ...]) -> None:
+    """Import exports (CSV or XLSX) as the data contract describes.
+
+    KIND is staff, hours, visits or norms; without it each file's kind is recognised from its
+    header. All files are imported in one transaction: if any row is refused, every error is
+    listed with file, line and column, nothing is written, and the exit code is 1.
+    """
+    edge = _edge(ctx)
+    kind = None
+    if args[0] in KIND_NAMES:
+        kind, args = args[0], args[1:]
+    if not args:
+        raise click.UsageError("name at least one FILE to import")
+    paths = [pathlib.Path(a) for a in args]
+
+    from storage.importers.runner import ImportRefused, run_import
+
+    total = sum(p.stat().st_size for p in paths if p.is_file())
+    bar = None
+    if total > 8 * 1024**2:  # files that take more than a moment get a progress bar
+        bar = click.progressbar(length=total, label="Importing", file=sys.stderr,
+                                show_eta=True, width=30)
+        bar.__enter__()
+    shown = [0]
+
+    def progress(done: int, _total: int) -> None:
+        if bar is not None:
+            bar.update(done - shown[0])
+            shown[0] = done
+
+    try:
+        with edge.sessions.begin() as session:
+            result = run_import(session, [(p, kind) for p in paths],
+                                max_bytes=edge.settings.import_max_bytes, progress=progress)
+    except ImportRefused as refused:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+        for error in refused.errors:
+            click.echo(str(error), err=True)
+        raise UserError(str(refused)) from None
+    if bar is not None:
+        bar.__exit__(None, None, None)
+    click.echo(_import_summary(result, len(paths)))
+
+
+def _import_summary(result, files: int) -> str:
+    from metrics import weeks
+
+    counts = ", ".join(f"{n:,} {kind} rows" for kind, n in result.rows.items())
+    lines = [f"Imported {counts} from {files} file{'s' if files != 1 else ''}."]
+    if result.teams:
+        lines.append(f"Teams: {', '.join(sorted(result.teams))}.")
+    if result.weeks:
+        first, last = min(result.weeks), max(result.weeks)
+        lines.append(f"Weeks: {weeks.label(first)} to {weeks.label(last)} "
+                     f"({len(result.weeks)} week{'s' if len(result.weeks) != 1 else ''}).")
+    lines.append(f"KPI values recomputed for {result.kpi_team_weeks:,} team-weeks.")
+    if result.teams_created:
+        lines.append(f"New teams, still without a Slack channel: {', '.join(result.teams_created)} "
+                     "(link one with: teampuls team edit CODE --add-channel C0123ABCD).")
+    return "\n".join(lines)
+
+
+# -- kpi --------------------------------------------------------------------------------------
+
+@teampuls.command()
+@click.option("--team", "team_code", required=True, metavar="CODE", help="The team's code.")
+@click.option("--week", metavar="2026-W47", help="ISO week; default: the last complete week.")
+@click.option("--json", "as_json", is_flag=True, help="Print the contract's JSON object.")
+@click.option("--lang", type=click.Choice(["da", "nb", "en"]),
+              help="Language of the table; default: the team's, else TEAMPULS_LANGUAGE.")
+@click.pass_context
+def kpi(ctx: click.Context, team_code: str, week: str | None, as_json: bool,
+        lang: str | None) -> None:
+    """Show a team's KPIs in a week, with the other teams as benchmark."""
+    from metrics import weeks
+    from storage.queries import kpi_report
+
+    edge = _edge(ctx)
+    index = weeks.parse(week) if week else weeks.last_complete(edge.today)
+    with edge.sessions.begin() as session:
+        report = kpi_report(session, team_code, index)
+        if not as_json and lang is None:
+            from storage.teams import get_team
+
+            lang = get_team(session, team_code).language
+    if as_json:
+        click.echo(json.dumps({
+            "team": report.team, "week": weeks.label(report.week), "kpis": report.values,
+            "benchmark": {k: b.as_dict() for k, b in report.benchmarks.items()},
+        }, ensure_ascii=False))
+        return
+    from commands.i18n import Translator
+    from commands.kpi_table import render
+
+    click.echo(render(report, Translator(lang or edge.settings.language)))
+
+
+# -- team -------------------------------------------------------------------------------------
+
+@teampuls.group()
+def team() -> None:
+    """Set up teams: their Slack channels, coaches and rapporters."""
+
+
+_team_options = [
+    click.option("--name", help="The team's name as people know it."),
+    click.option("--lang", type=click.Choice(["da", "nb", "en"]), help="The team's language."),
+    click.option("--timezone", metavar="ZONE", help="IANA time zone, e.g. Europe/Oslo."),
+]
+
+
+def _with(options):
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+@team.command("add")
+@click.argument("code")
+@_with(_team_options)
+@click.option("--channel", multiple=True, metavar="C", help="Slack channel id to link (repeatable).")
+@click.option("--coach", multiple=True, metavar="U", help="Slack user id of a coach (repeatable).")
+@click.option("--rapporter", multiple=True, metavar="U",
+              help="Slack user id of a rapporter (repeatable).")
+@click.pass_context
+def team_add(ctx, code, name, lang, timezone, channel, coach, rapporter) -> None:
+    """Add the team CODE."""
+    from storage.teams import TeamChanges, add_team
+
+    changes = TeamChanges(name=name, language=lang, timezone=timezone, add_channels=channel,
+                          add_roles=tuple([("coach", u) for u in coach]
+                                          + [("rapporter", u) for u in rapporter]))
+    with _edge(ctx).sessions.begin() as session:
+        created = add_team(session, code, changes)
+        click.echo(_describe_team(created, _edge(ctx)))
+
+
+@team.command("edit")
+@click.argument("code")
+@_with(_team_options)
+@click.option("--add-channel", multiple=True, metavar="C", help="Link a Slack channel.")
+@click.option("--remove-channel", multiple=True, metavar="C", help="Unlink a Slack channel.")
+@click.option("--add-coach", multiple=True, metavar="U", help="Add a coach.")
+@click.option("--remove-coach", multiple=True, metavar="U", help="Remove a coach.")
+@click.option("--add-rapporter", multiple=True, metavar="U", help="Add a rapporter.")
+@click.option("--remove-rapporter", multiple=True, metavar="U", help="Remove a rapporter.")
+@click.pass_context
+def team_edit(ctx, code, name, lang, timezone, add_channel, remove_channel, add_coach,
+              remove_coach, add_rapporter, remove_rapporter) -> None:
+    """Change the team CODE."""
+    from storage.teams import TeamChanges, edit_team, get_team
+
+    changes = TeamChanges(
+        name=name, language=lang, timezone=timezone, add_channels=add_channel,
+        remove_channels=remove_channel,
+        add_roles=tuple([("coach", u) for u in add_coach]
+                        + [("rapporter", u) for u in add_rapporter]),
+        remove_roles=tuple([("coach", u) for u in remove_coach]
+                           + [("rapporter", u) for u in remove_rapporter]))
+    with _edge(ctx).sessions.begin() as session:
+        changed = edit_team(session, get_team(session, code), changes)
+        click.echo(_describe_team(changed, _edge(ctx)))
+
+
+@team.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def team_list(ctx, as_json: bool) -> None:
+    """List the teams, and which still need a Slack channel."""
+    from storage.teams import list_teams
+
+    edge = _edge(ctx)
+    with edge.sessions.begin() as session:
+        teams = [_team_dict(t, edge) for t in list_teams(session)]
+    if as_json:
+        click.echo(json.dumps(teams, ensure_ascii=False, indent=2))
+        return
+    if not teams:
+        click.echo("No teams yet: import exports or add one with 'teampuls team add CODE'.")
+        return
+    for t in teams:
+        channels = ", ".join(t["channels"]) or "NEEDS A CHANNEL"
+        roles = "; ".join(f"{r}: {', '.join(t[r + 's'])}" for r in ("coach", "rapporter")
+                          if t[r + "s"])
+        click.echo(f"{t['code']:<10} {t['name']:<28} {t['language']}  {t['timezone']:<20} "
+                   f"{channels}" + (f"  ({roles})" if roles else ""))
+
+
+def _team_dict(team, edge: Edge) -> dict:
+    return {
+        "code": team.code, "name": team.name,
+        "language": team.language or edge.settings.language,
+        "timezone": team.timezone or edge.settings.timezone,
+        "channels": [c.channel_id for c in team.channels],
+        "coachs": team.members_with("coach"), "rapporters": team.members_with("rapporter"),
+        "needs_channel": not team.channels,
+    }
+
+
+def _describe_team(team, edge: Edge) -> str:
+    t = _team_dict(team, edge)
+    parts = [f"{t['code']}: {t['name']} ({t['language']}, {t['timezone']})",
+             f"  channels: {', '.join(t['channels']) or 'none yet (the team needs one)'}",
+             f"  coaches: {', '.join(t['coachs']) or 'none'}",
+             f"  rapporters: {', '.join(t['rapporters']) or 'none'}"]
+    return "\n".join(parts)
+
+
+# -- demo -------------------------------------------------------------------------------------
+
+@teampuls.command()
+@click.option("--database", "database", default="teampuls-demo.db", show_default=True,
+              metavar="PATH", help="SQLite file to create afresh for the demo.")
+@click.option("--export", "export_dir", metavar="DIR",
+              help="Only write the demo's CSV exports to DIR; import nothing.")
+@click.option("--teams", default=6, show_default=True, type=click.IntRange(2, 1000))
+@click.option("--weeks", "n_weeks", default=104, show_default=True, type=click.IntRange(2, 520))
+@click.option("--seed", default=2026, show_default=True, type=int, help="Random seed.")
+@click.pass_context
+def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, seed: int) -> None:
+    """Make realistic demo exports and import them into a fresh SQLite database.
+
+    The exports cover TEAMS teams over the last WEEKS complete weeks; they are imported through
+    the real importers, and this week's KPIs are shown.
+    """
+    import dataclasses
+    import tempfile
+
+    from metrics import weeks
+    from storage.demo_exports import DemoShape, generate, team_codes
+
+    edge = _edge(ctx)
+    last = weeks.last_complete(edge.today)
+    exports = generate(weeks.monday(last), DemoShape(teams=teams, weeks=n_weeks, seed=seed))
+    if export_dir:
+        paths = exports.write(pathlib.Path(export_dir))
+        click.echo(f"Wrote {', '.join(str(p) for p in paths)}.")
+        click.echo(f"Import them with: teampuls import {' '.join(str(p) for p in paths)}")
+        return
+
+    target = pathlib.Path(database)
+    for suffix in ("", "-wal", "-shm"):
+        pathlib.Path(f"{target}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{target}"
+    demo_edge = dataclasses.replace(edge, settings=dataclasses.replace(
+        edge.settings, database_url=url))
+    from storage.importers.runner import run_import
+    from storage.teams import TeamChanges, add_team
+
+    with tempfile.TemporaryDirectory() as folder:
+        paths = exports.write(pathlib.Path(folder))
+        with demo_edge.sessions.begin() as session:
+            for code, name in team_codes(teams):
+                add_team(session, code, TeamChanges(name=name))
+            result = run_import(session, [(p, None) for p in paths],
+                                max_bytes=edge.settings.import_max_bytes)
+    click.echo(f"Demo database {target}: {teams} teams over {n_weeks} weeks.")
+    click.echo(_import_summary(result, len(paths)))
+    click.echo("")
+    from commands.i18n import Translator
+    from commands.kpi_table import render
+    from storage.queries import kpi_report
+
+    first_code = team_codes(teams)[0][0]
+    with demo_edge.sessions.begin() as session:
+        report = kpi_report(session, first_code, last)
+    click.echo(render(report, Translator(edge.settings.language)))
+    click.echo("")
+    click.echo("Try next:")
+    prefix = f"teampuls --database-url {url}"
+    click.echo(f"  {prefix} kpi --team {team_codes(teams)[1][0]} --lang en")
+    click.echo(f"  {prefix} kpi --team {first_code} --week {weeks.label(last - 1)} --json")
+    click.echo(f"  {prefix} team list")
+    click.echo("  teampuls demo --export demo-exports   (the CSV files, to import yourself)")
+
+
+def main() -> None:
+    teampuls(prog_name="teampuls")

@@ -1,0 +1,112 @@
+"""Teams, their Slack channels and the people with roles in them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from storage.importers.contract import TEAM_CODE
+from storage.models import ROLES, Team, TeamChannel, TeamRole
+
+LANGUAGES = ("da", "nb", "en")
+
+
+class TeamError(ValueError):
+    """A team command that cannot be carried out; the message says why."""
+
+
+def get_team(session: Session, code: str) -> Team:
+    team = session.scalar(select(Team).where(Team.code == code)
+                          .options(selectinload(Team.channels), selectinload(Team.roles)))
+    if team is None:
+        known = session.scalars(select(Team.code).order_by(Team.code)).all()
+        hint = f"; known teams: {', '.join(known)}" if known else "; no teams exist yet"
+        raise TeamError(f"no team with the code {code!r}{hint}")
+    return team
+
+
+def list_teams(session: Session) -> list[Team]:
+    return list(session.scalars(select(Team).order_by(Team.code)
+                                .options(selectinload(Team.channels), selectinload(Team.roles))))
+
+
+@dataclass(frozen=True)
+class TeamChanges:
+    name: str | None = None
+    language: str | None = None
+    timezone: str | None = None
+    add_channels: tuple[str, ...] = ()
+    remove_channels: tuple[str, ...] = ()
+    add_roles: tuple[tuple[str, str], ...] = ()  # (role, user id)
+    remove_roles: tuple[tuple[str, str], ...] = ()
+
+
+def add_team(session: Session, code: str, changes: TeamChanges) -> Team:
+    code = code.strip()
+    if not TEAM_CODE.match(code):
+        raise TeamError(f"{code!r} is not a team code (letters, digits, '-', '_' and '.')")
+    if session.scalar(select(Team.id).where(Team.code == code)) is not None:
+        raise TeamError(f"the team {code} exists already; change it with 'teampuls team edit'")
+    team = Team(code=code, name=changes.name or code)
+    session.add(team)
+    session.flush()
+    return edit_team(session, team, changes)
+
+
+def edit_team(session: Session, team: Team, changes: TeamChanges) -> Team:
+    if changes.name is not None:
+        if not changes.name.strip():
+            raise TeamError("a team's name cannot be empty")
+        team.name = changes.name.strip()
+    if changes.language is not None:
+        if changes.language not in LANGUAGES:
+            raise TeamError(f"the language must be one of {', '.join(LANGUAGES)}, "
+                            f"not {changes.language!r}")
+        team.language = changes.language
+    if changes.timezone is not None:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(changes.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise TeamError(f"{changes.timezone!r} is not a known time zone "
+                            "(use an IANA name such as Europe/Oslo)") from None
+        team.timezone = changes.timezone
+    for channel in _slack_ids(changes.add_channels, "channel", ("C", "G")):
+        linked = session.get(TeamChannel, channel)
+        if linked is not None and linked.team_id != team.id:
+            other = session.get(Team, linked.team_id)
+            raise TeamError(f"the channel {channel} is linked to the team {other.code} already")
+        if linked is None:
+            team.channels.append(TeamChannel(channel_id=channel))
+    removing = set(_slack_ids(changes.remove_channels, "channel", ("C", "G")))
+    team.channels = [c for c in team.channels if c.channel_id not in removing]
+    for role, user in changes.add_roles:
+        _check_role(role)
+        (user,) = _slack_ids([user], "user", ("U", "W"))
+        if not any(r.role == role and r.user_id == user for r in team.roles):
+            team.roles.append(TeamRole(role=role, user_id=user))
+    drop = {(role, user) for role, user in changes.remove_roles}
+    team.roles = [r for r in team.roles if (r.role, r.user_id) not in drop]
+    session.flush()
+    return team
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise TeamError(f"the role must be one of {', '.join(ROLES)}, not {role!r}")
+
+
+def _slack_ids(values: Iterable[str], what: str, prefixes: tuple[str, ...]) -> list[str]:
+    out = []
+    for value in values:
+        value = value.strip().lstrip("#@")
+        if not (value[:1] in prefixes and value[1:].isalnum() and 8 <= len(value) <= 24
+                and value.upper() == value):
+            raise TeamError(f"{value!r} is not a Slack {what} id (like "
+                            f"{prefixes[0]}0123ABCD); copy it from the {what}'s details in Slack")
+        out.append(value)
+    return out
