@@ -108,18 +108,18 @@ def targets_of(connection: Connection, touched: Touched) -> set[tuple[int, int]]
             span[1] = last if span[1] is None else max(span[1], last)
     for team_id, (first, last, open_ended) in ranges.items():
         hi = _NO_END if open_ended or last is None else last
-        targets.update(connection.execute(text(
+        targets.update(tuple(row) for row in connection.execute(text(
             "SELECT DISTINCT team_id, week FROM kpi_values WHERE team_id = :team "
-            "AND week BETWEEN :lo AND :hi"), {"team": team_id, "lo": first, "hi": hi}).tuples())
+            "AND week BETWEEN :lo AND :hi"), {"team": team_id, "lo": first, "hi": hi}))
     if touched.employees:
         # A changed day can start or end the sick episode of the employee's next day.
         staging.create(connection, staging.STAGE_EMPLOYEES)
         insert_frame(connection, "stage_employees", pd.DataFrame(
             {"employee_id": list(touched.employees), "min_date": list(touched.employees.values())}))
-        targets.update(connection.execute(text(
+        targets.update(tuple(row) for row in connection.execute(text(
             "SELECT DISTINCT h.team_id, h.week FROM hours h JOIN stage_employees e "
             "ON e.employee_id = h.employee_id WHERE h.date > e.min_date "
-            "AND h.kind = 'sick' AND h.hours > 0")).tuples())
+            "AND h.kind = 'sick' AND h.hours > 0")))
         staging.drop(connection, staging.STAGE_EMPLOYEES)
     return targets
 

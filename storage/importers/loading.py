@@ -64,7 +64,7 @@ class Writer:
         self.touched = Touched()
         self.teams_created: list[str] = []
         self._team_ids: dict[str, int] = dict(
-            session.execute(select(Team.code, Team.id)).tuples().all())
+            session.execute(select(Team.code, Team.id)).all())
         # A table that was empty when the command began cannot hold rows that the first file
         # of its kind replaces, so that file's chunks skip the replacement step.
         self._empty = {
@@ -119,9 +119,9 @@ class Writer:
         weeks = set(rows[["team_id", "week"]].drop_duplicates().itertuples(index=False, name=None))
         if self._may_replace("visits"):
             self._stage(staging.STAGE_VISITS, rows)
-            weeks.update(self.connection.execute(text(
+            weeks.update(tuple(row) for row in self.connection.execute(text(
                 "SELECT DISTINCT v.team_id, v.week FROM visits v "
-                "JOIN stage_visits s ON s.visit_id = v.visit_id")).tuples())
+                "JOIN stage_visits s ON s.visit_id = v.visit_id")))
             self.connection.execute(text(
                 "DELETE FROM visits WHERE visit_id IN (SELECT visit_id FROM stage_visits)"))
             self.connection.execute(text(
@@ -149,7 +149,7 @@ class Writer:
             replaced = pd.DataFrame(self.connection.execute(text(
                 "SELECT h.employee_id, MIN(h.date) AS date FROM hours h "
                 "JOIN stage_pairs p ON p.team_id = h.team_id AND p.date = h.date "
-                "WHERE h.employee_id IS NOT NULL GROUP BY h.employee_id")).tuples().all(),
+                "WHERE h.employee_id IS NOT NULL GROUP BY h.employee_id")).all(),
                 columns=["employee_id", "date"])
             self.touched.add_employees(replaced.astype({"date": str}))
             self.connection.execute(text(
@@ -173,7 +173,7 @@ class Writer:
         self._stage(staging.STAGE_STAFF, rows)
         ranges = self.connection.execute(text(
             "SELECT f.team_id, f.start_week, f.end_week FROM staff f JOIN stage_staff s "
-            "ON s.employee_id = f.employee_id AND s.start_date = f.start_date")).tuples().all()
+            "ON s.employee_id = f.employee_id AND s.start_date = f.start_date")).all()
         self.connection.execute(text(
             "DELETE FROM staff WHERE EXISTS (SELECT 1 FROM stage_staff s "
             "WHERE s.employee_id = staff.employee_id AND s.start_date = staff.start_date)"))
@@ -181,7 +181,7 @@ class Writer:
             "INSERT INTO staff (employee_id, start_date, team_id, profession, contracted_hours, "
             "end_date, start_week, end_week) SELECT employee_id, start_date, team_id, profession, "
             "contracted_hours, end_date, start_week, end_week FROM stage_staff"))
-        self.touched.staff_ranges.update(ranges)
+        self.touched.staff_ranges.update(tuple(r) for r in ranges)
         self.touched.staff_ranges.update(
             rows[["team_id", "start_week", "end_week"]].itertuples(index=False, name=None))
 

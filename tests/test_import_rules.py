@@ -1,0 +1,224 @@
+"""Every reading rule of the contract (§1), all-or-nothing imports, replacement rules, and
+hostile files."""
+
+from __future__ import annotations
+
+import zipfile
+
+import openpyxl
+import pytest
+from sqlalchemy import func, select
+
+from storage.importers import reading
+from storage.models import HoursRow, KpiValue, Staff, Team, Visit
+from tests.conftest import SAMPLES
+
+STAFF_HEADER = "employee_id,team,profession,contracted_hours,start_date,end_date\n"
+HOURS_HEADER = "employee_id,team,date,kind,hours,profession\n"
+VISITS_HEADER = "visit_id,team,citizen_ref,employee_id,date,minutes,status\n"
+
+
+def count(edge, model) -> int:
+    with edge.sessions.begin() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def write(path, text: str, encoding: str = "utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_every_bad_row_is_listed_with_file_line_and_column_and_nothing_is_written(cli, edge, tmp_path):
+    good = write(tmp_path / "staff.csv", STAFF_HEADER + "E1,T1,nurse,37,2025-01-06,\n")
+    bad = write(tmp_path / "visits.csv", VISITS_HEADER
+                + "V1,T1,B-1,E1,2025-01-06,30,delivered\n"
+                + "\n"  # blank line 3 is skipped but still counted
+                + "V2,T1,B-2,E1,2025-13-01,30,delivered\n"
+                + "V3,T1,B-3,E1,2025-01-07,0,delivered\n"
+                + "V4,T1,B-4,E1,2025-01-07,30,maybe\n"
+                + "V1,T1,B-5,E1,2025-01-08,30,delivered\n"
+                + "V6,T1,010190-1234,E1,2025-01-08,30,delivered\n"
+                + "V7,,B-7,E1,2025-01-08,12.5,leveret\n")
+    result = cli("import", good, bad, ok=False)
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    where = str(bad)
+    assert f"{where}, line 4, column date: '2025-13-01' is not a date" in result.stderr
+    assert f"{where}, line 5, column minutes: '0' is out of range (above 0 and at most 1440)" in result.stderr
+    assert f"{where}, line 6, column status: 'maybe' is not a known status" in result.stderr
+    assert f"{where}, line 7: repeats the visit_id of line 2" in result.stderr
+    assert f"{where}, line 8, column citizen_ref: looks like a CPR number" in result.stderr
+    assert f"{where}, line 9, column team: a value is required" in result.stderr
+    assert f"{where}, line 9, column minutes: '12.5' is not a whole number" in result.stderr
+    assert "Error: 7 errors in 1 file; nothing was imported" in lines[-1]
+    assert "1990" not in result.output  # the refused personal number is not echoed back
+    assert count(edge, Staff) == 0 and count(edge, Visit) == 0 and count(edge, Team) == 0
+
+
+def test_missing_and_doubled_columns_are_named(cli, tmp_path):
+    path = write(tmp_path / "h.csv", "medarbejder;hold;hold;dato;timer\nE1;T;T;01-01-2025;7\n")
+    result = cli("import", "hours", path, ok=False)
+    assert "line 1, column hold: the header names team twice" in result.stderr
+    assert "line 1: the required column kind is missing (accepted names: kind, type, art)" in result.stderr
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
+def test_encodings_give_the_same_result(cli, edge, tmp_path, encoding):
+    text = ("medarbejder;hold;faggruppe;normtid;startdato;slutdato\r\n"
+            "E1;TØ;Social- og sundhedshjælper;32,5;06.01.2025;\r\n"
+            "E2;TØ;Pædagog;30;06/01/2025;31-12-2025\r\n")
+    cli("import", write(tmp_path / "staff.csv", text, encoding))
+    with edge.sessions.begin() as session:
+        rows = session.execute(select(Staff.employee_id, Staff.profession, Staff.contracted_hours,
+                                      Staff.end_date).order_by(Staff.employee_id)).all()
+        codes = session.scalars(select(Team.code)).all()
+    assert codes == ["TØ"]
+    assert [(r[0], r[1], r[2]) for r in rows] == [("E1", "sosu_helper", 32.5), ("E2", "pedagogue", 30.0)]
+    assert str(rows[1][3]) == "2025-12-31"
+
+
+def test_tab_separated_norwegian_export_with_aliases(cli, edge, tmp_path):
+    text = ("ansatt_id\tHOLD \t Dato\tart\ttimer\tyrkesgruppe\textra\n"
+            "A1\tOSL-1\t2025-03-03\tEgenmelding\t7,5\t\tignored\n"
+            "\tOSL-1\t2025-03-03\tInnleie\t3,25\tHjelpepleier\t\n"
+            "A1\tOSL-1\t2025-03-04\tSykt barn\t7,5\t\t\n")
+    cli("import", write(tmp_path / "timer.tsv", text))
+    with edge.sessions.begin() as session:
+        rows = session.execute(select(HoursRow.kind, HoursRow.hours, HoursRow.profession)
+                               .order_by(HoursRow.date, HoursRow.kind)).all()
+    assert [tuple(r) for r in rows] == [("sick", 7.5, None), ("temp", 3.25, "sosu_assistant"),
+                                        ("child_sick", 7.5, None)]
+
+
+def test_employee_is_required_on_hours_unless_temp(cli, tmp_path):
+    path = write(tmp_path / "h.csv", HOURS_HEADER + ",T1,2025-01-06,worked,7,\n")
+    result = cli("import", path, ok=False)
+    assert "line 2, column employee_id: a value is required unless the kind is temp" in result.stderr
+
+
+def test_hours_file_replaces_its_team_date_pairs_and_is_idempotent(cli, edge, tmp_path):
+    first = write(tmp_path / "a.csv", HOURS_HEADER + "E1,T1,2025-01-06,worked,4,\n"
+                  "E1,T1,2025-01-06,worked,3,\nE1,T1,2025-01-07,worked,7,\n")
+    cli("import", first)
+    cli("import", first)
+    assert count(edge, HoursRow) == 3  # split shifts add up, the repeat changes nothing
+    second = write(tmp_path / "b.csv", HOURS_HEADER + "E1,T1,2025-01-06,sick,7.4,\n")
+    cli("import", second)
+    with edge.sessions.begin() as session:
+        rows = session.execute(select(HoursRow.date, HoursRow.kind, HoursRow.hours)
+                               .order_by(HoursRow.date)).all()
+    assert [(str(d), k, h) for d, k, h in rows] == [("2025-01-06", "sick", 7.4),
+                                                    ("2025-01-07", "worked", 7.0)]
+
+
+def test_reimported_visit_moves_and_both_weeks_are_recomputed(cli, edge, tmp_path):
+    cli("import", write(tmp_path / "v1.csv", VISITS_HEADER + "V1,T1,B-1,E1,2025-01-06,30,delivered\n"
+                        "V2,T1,B-1,E2,2025-01-07,30,delivered\n"))
+    cli("import", write(tmp_path / "v2.csv", VISITS_HEADER + "V2,T1,B-1,E2,2025-01-14,60,delivered\n"))
+    out = cli("kpi", "--team", "T1", "--week", "2025-W02", "--json").output
+    import json
+
+    data = json.loads(out)["kpis"]
+    assert data["clients"] == 1 and data["hours_per_client"] == 0.5
+    # continuity of W03 looks at W02 and W03 together: one citizen, two carers
+    assert json.loads(cli("kpi", "--team", "T1", "--week", "2025-W03", "--json").output)[
+        "kpis"]["continuity"] == 2.0
+
+
+def test_staff_reimport_replaces_by_key_and_updates_sick_leave(cli, edge, tmp_path):
+    cli("import", write(tmp_path / "h.csv", HOURS_HEADER + "E1,T1,2025-01-06,sick,7.4,\n"))
+    cli("import", write(tmp_path / "s.csv", STAFF_HEADER + "E1,T1,nurse,37,2025-01-01,\n"))
+    week = ["kpi", "--team", "T1", "--week", "2025-W02", "--json"]
+    import json
+
+    assert json.loads(cli(*week).output)["kpis"]["sick_leave"] == pytest.approx(0.2)
+    cli("import", write(tmp_path / "s2.csv", STAFF_HEADER + "E1,T1,nurse,29.6,2025-01-01,\n"))
+    assert count(edge, Staff) == 1
+    assert json.loads(cli(*week).output)["kpis"]["sick_leave"] == pytest.approx(0.25)
+
+
+def test_a_change_of_an_earlier_day_updates_the_sick_episode_that_follows(cli, tmp_path):
+    # Sick on Monday of week 3 after working on Friday of week 2: a new episode in week 3.
+    cli("import", write(tmp_path / "a.csv", HOURS_HEADER + "E1,T1,2025-01-10,worked,7,\n"
+                        "E1,T1,2025-01-13,sick,7,\n"))
+    import json
+
+    week3 = ["kpi", "--team", "T1", "--week", "2025-W03", "--json"]
+    assert json.loads(cli(*week3).output)["kpis"]["sick_episodes"] == 1
+    # Friday is corrected to a sick day: the episode now began in week 2.
+    cli("import", write(tmp_path / "b.csv", HOURS_HEADER + "E1,T1,2025-01-10,sick,7,\n"))
+    assert json.loads(cli(*week3).output)["kpis"]["sick_episodes"] == 0
+
+
+def test_xlsx_with_date_cells_numbers_and_formula_text(cli, edge, tmp_path):
+    import datetime as dt
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Medarbejder", "Hold", "Faggruppe", "Normtid", "Startdato", "Slutdato"])
+    sheet.append(["E1", "T1", "SSA", 37, dt.datetime(2025, 1, 6), None])
+    sheet.append(["=HYPERLINK(\"x\")", "T1", "SSA", "=30+7", dt.date(2025, 1, 6), None])
+    path = tmp_path / "staff.xlsx"
+    book.save(path)
+    result = cli("import", path, ok=False)
+    # the formula is kept as text: not evaluated, so not a number
+    assert "line 3, column Normtid: '=30+7' is not a number" in result.stderr
+    sheet.delete_rows(3)
+    book.save(path)
+    cli("import", path)
+    with edge.sessions.begin() as session:
+        assert session.execute(select(Staff.employee_id, Staff.contracted_hours)).one() == ("E1", 37.0)
+
+
+def test_zip_bomb_and_oversized_files_are_refused_before_reading(cli, tmp_path):
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"<a>" + b" " * (50 * 1024**2) + b"</a>")
+    result = cli("import", "staff", bomb, ok=False)
+    assert "compressed over 200 times: refused as a possible zip bomb" in result.stderr
+
+    big = write(tmp_path / "big.csv", STAFF_HEADER + "E1,T1,nurse,37,2025-01-06,\n" * 40000)
+    tiny = cli.edge.settings.__class__.from_environ(
+        {"DATABASE_URL": cli.edge.settings.database_url, "TEAMPULS_IMPORT_MAX_MB": "1"})
+    import dataclasses
+
+    cli.edge = dataclasses.replace(cli.edge, settings=tiny)
+    result = cli("import", big, ok=False)
+    assert "over the limit of 1 MB (TEAMPULS_IMPORT_MAX_MB)" in result.stderr
+
+
+def test_xml_bomb_in_xlsx_is_refused(cli, tmp_path):
+    book = openpyxl.Workbook()
+    book.active.append(["employee_id"])
+    path = tmp_path / "x.xlsx"
+    book.save(path)
+    entity = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+              '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>')
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    parts["xl/workbook.xml"] = (entity + parts["xl/workbook.xml"].decode().split("?>", 1)[1]).encode()
+    with zipfile.ZipFile(path, "w") as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    result = cli("import", "staff", path, ok=False)
+    assert result.exit_code == 1
+    assert "cannot open the XLSX file" in result.stderr
+
+
+def test_unknown_header_and_not_csv(cli, tmp_path):
+    result = cli("import", write(tmp_path / "x.csv", "a,b\n1,2\n"), ok=False)
+    assert "cannot tell the kind of file from its header" in result.stderr
+    result = cli("import", "staff", write(tmp_path / "x.csv", 'employee_id,"team\nx'), ok=False)
+    assert result.exit_code == 1
+
+
+def test_progress_reader_counts_lines_of_quoted_multiline_fields(tmp_path):
+    path = write(tmp_path / "s.csv", STAFF_HEADER + '"E\n1",T1,nurse,37,2025-01-06,\n\nE2,T1,x,1,1,\n')
+    table = reading.open_table(path, 10**6)
+    chunk = next(table.chunks)
+    assert chunk.lines == [2, 5]
+
+
+def test_kpi_values_only_for_weeks_with_data(cli, edge):
+    cli("import", SAMPLES / "canonical" / "staff.csv")
+    assert count(edge, KpiValue) == 0  # staff alone makes no KPI week

@@ -1,0 +1,83 @@
+"""The shared samples must give exactly the expected KPI values and benchmarks (contract §3)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shutil
+
+import pytest
+
+from metrics import weeks
+from storage.queries import kpi_report
+from tests.conftest import SAMPLES
+
+EXPECTED = list(csv.DictReader((SAMPLES / "expected_kpis.csv").open(encoding="utf-8")))
+FILES = ("staff", "hours", "visits", "norms")
+
+
+def _close(actual, expected: str) -> bool:
+    if expected == "":
+        return actual is None
+    return actual is not None and math.isclose(actual, float(expected), rel_tol=1e-9, abs_tol=0)
+
+
+def _check_all(edge) -> list[str]:
+    reports = {}
+    wrong = []
+    with edge.sessions.begin() as session:
+        for row in EXPECTED:
+            key = (row["team"], row["week"])
+            if key not in reports:
+                reports[key] = kpi_report(session, row["team"], weeks.parse(row["week"]))
+            report = reports[key]
+            b = report.benchmarks[row["kpi"]]
+            checks = {
+                "value": _close(report.values[row["kpi"]], row["value"]),
+                "median": _close(b.median, row["median"]),
+                "p25": _close(b.p25, row["p25"]),
+                "p75": _close(b.p75, row["p75"]),
+                "rank": (b.rank is None) if row["rank"] == "" else b.rank == int(float(row["rank"])),
+                "of": b.of == int(row["of"]),
+            }
+            wrong += [f"{row['team']} {row['week']} {row['kpi']} {name}"
+                      for name, good in checks.items() if not good]
+    return wrong
+
+
+@pytest.mark.parametrize("dialect", ["canonical", "danish"])
+def test_each_sample_dialect_reproduces_every_expected_row(cli, edge, dialect):
+    folder = SAMPLES / dialect
+    cli("import", *(folder / f"{kind}.csv" for kind in FILES))
+    assert _check_all(edge) == []
+
+
+def test_order_of_files_and_repeated_imports_do_not_change_values(cli, edge):
+    folder = SAMPLES / "canonical"
+    for kind in reversed(FILES):  # one command per file, in another order
+        cli("import", kind, folder / f"{kind}.csv")
+    cli("import", *(folder / f"{kind}.csv" for kind in FILES))  # and everything again
+    assert _check_all(edge) == []
+
+
+def test_json_output_follows_the_contract(cli):
+    cli("import", *(SAMPLES / "canonical" / f"{kind}.csv" for kind in FILES))
+    row = next(r for r in EXPECTED if r["team"] == "VOJ-N" and r["kpi"] == "productivity")
+    out = json.loads(cli("kpi", "--team", "VOJ-N", "--week", row["week"], "--json").output)
+    assert set(out) == {"team", "week", "kpis", "benchmark"}
+    assert out["team"] == "VOJ-N" and out["week"] == row["week"]
+    keys = {"productivity", "sick_leave", "temp_share", "clients", "hours_per_client",
+            "continuity", "sick_episodes"}
+    assert set(out["kpis"]) == keys and set(out["benchmark"]) == keys
+    assert out["kpis"]["productivity"] == pytest.approx(float(row["value"]), rel=1e-12)
+    assert set(out["benchmark"]["productivity"]) == {"median", "p25", "p75", "rank", "of"}
+    assert out["benchmark"]["clients"]["rank"] is None
+
+
+def test_mixed_sample_files_in_one_folder_are_recognised_by_header(cli, edge, tmp_path):
+    for kind in FILES:  # danish headers, names that say nothing of the kind
+        shutil.copy(SAMPLES / "danish" / f"{kind}.csv", tmp_path / f"export-{len(kind)}{kind[0]}.csv")
+    result = cli("import", *sorted(tmp_path.iterdir()))
+    assert "4,943 hours rows" in result.output
+    assert _check_all(edge) == []
