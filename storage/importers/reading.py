@@ -211,7 +211,14 @@ def _open_xlsx(path: pathlib.Path, size: int) -> Table:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except Exception as error:  # openpyxl raises many kinds for broken files
-        raise UnreadableFile(f"cannot open the XLSX file: {error}") from None
+        from defusedxml import DefusedXmlException
+
+        cause = error.__cause__ or error.__context__
+        if isinstance(cause, DefusedXmlException) or isinstance(error, DefusedXmlException):
+            raise UnreadableFile("the XLSX file declares XML entities (a possible XML bomb): "
+                                 "refused") from None
+        reason = str(error).splitlines()[0]
+        raise UnreadableFile(f"cannot open the XLSX file: {reason}") from None
     sheet = workbook.worksheets[0]
     rows = sheet.iter_rows(values_only=True)
     header: list[str] | None = None

@@ -41,7 +41,7 @@ class RowError:
     message: str
 
     def describe(self, file: str) -> str:
-        where = f"{file}, line {self.line}"
+        where = f"{file}, line {self.line}" if self.line else file
         if self.column:
             where += f", column {self.column}"
         return f"{where}: {self.message}"
