@@ -1,0 +1,79 @@
+"""Pure parts: weeks, personal numbers, benchmarks, catalogs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+
+import numpy as np
+import pytest
+
+from commands.i18n import LANGUAGES, catalog
+from metrics import weeks
+from metrics.benchmark import benchmark, percentile
+from storage.national_ids import find_national_id
+
+
+def test_iso_weeks_across_a_53_week_year():
+    assert weeks.label(weeks.week_index(dt.date(2026, 12, 31))) == "2026-W53"
+    assert weeks.label(weeks.week_index(dt.date(2027, 1, 3))) == "2026-W53"
+    assert weeks.parse("2027-W01") - weeks.parse("2026-W53") == 1
+    assert weeks.monday(weeks.parse("2026w47")) == dt.date(2026, 11, 16)
+    assert weeks.last_complete(dt.date(2026, 11, 22)) == weeks.parse("2026-W46")
+    with pytest.raises(weeks.WeekError):
+        weeks.parse("2025-W53")
+    with pytest.raises(weeks.WeekError):
+        weeks.parse("week 12")
+
+
+@pytest.mark.parametrize("text", [
+    "010190-1234", "0101901234", "ring om 010190 1234", "01019012345", "410190 12345",
+    "290200-1234",  # 29 February 2000
+    "311299-0000",  # modulus-11 is not checked
+])
+def test_personal_numbers_are_found(text):
+    assert find_national_id(text)
+
+
+@pytest.mark.parametrize("text", [
+    "B-10442", "B-000004", "tlf. 22 33 44 55", "+45 22334455", "dato 01.02.2026",
+    "320190-1234", "011390-1234", "290201-1234", "12345678901", "0101901234567",
+])
+def test_other_numbers_are_not(text):
+    assert find_national_id(text) is None
+
+
+def test_percentile_is_numpys_linear_interpolation():
+    rng = np.random.default_rng(1)
+    for n in range(1, 30):
+        values = sorted(rng.normal(size=n).tolist())
+        for q in (25, 50, 75):
+            assert percentile(values, q) == pytest.approx(np.percentile(values, q), abs=1e-15)
+
+
+def test_rank_shares_the_best_rank_on_ties_and_ignores_nulls():
+    values = {"a": 0.5, "b": 0.7, "c": 0.7, "d": None, "e": 0.4}
+    assert benchmark(values, "b", "higher").rank == 1
+    assert benchmark(values, "a", "higher").rank == 3
+    assert benchmark(values, "a", "lower").rank == 2
+    b = benchmark(values, "e", "neither")
+    assert b.rank is None and b.of == 4 and b.median == pytest.approx(0.7)  # of .5 .7 .7
+    alone = benchmark({"a": 1.0, "b": None}, "a", "lower")
+    assert alone.median is None and alone.rank == 1 and alone.of == 1
+
+
+def test_every_translatable_text_is_in_every_catalog():
+    from babel.messages.extract import extract_from_dir
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    found = set()
+    for folder in ("commands", "bot"):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+                root / folder, keywords={"N_": None, "tr": None, "gettext": None, "_": None}):
+            found.add(message)
+    assert len(found) > 10
+    for language in LANGUAGES:
+        if language == "en":
+            continue
+        missing = found - set(catalog(language))
+        assert not missing, f"{language} catalog misses {sorted(missing)}"
