@@ -32,7 +32,7 @@ class DemoShape:
     citizens: tuple[int, int] = (50, 90)
     # visits per citizen and week, drawn per citizen
     visit_frequencies: tuple[int, ...] = (1, 2, 3, 5, 7, 7, 14, 14, 21)
-    split_shift_share: float = 0.0  # worked days registered as two rows
+    pieces: int = 1  # worked days registered as this many rows (split shifts)
     seed: int = 2026
 
 
@@ -140,13 +140,13 @@ def _team(rng, index: int, code: str, days: np.ndarray, shape: DemoShape):
                           np.round(planned[seat_idx, day_idx], 2)),
         "profession": "",
     })
-    if shape.split_shift_share:
+    if shape.pieces > 1:  # split shifts: the day's hours in several rows that add up
         worked = hour_rows[hour_rows["kind"] == "worked"]
-        split = worked.sample(frac=shape.split_shift_share, random_state=int(rng.integers(1 << 30)))
-        half = np.round(split["hours"] / 2, 2)
-        hour_rows.loc[split.index, "hours"] = half
-        hour_rows = pd.concat([hour_rows, split.assign(hours=split["hours"] - half)],
-                              ignore_index=True)
+        part = np.round(worked["hours"] / shape.pieces, 2)
+        extra = [worked.assign(hours=part)] * (shape.pieces - 1)
+        hour_rows.loc[worked.index, "hours"] = np.round(
+            worked["hours"] - part * (shape.pieces - 1), 2)
+        hour_rows = pd.concat([hour_rows, *extra], ignore_index=True)
 
     # temps cover part of the sick hours, and some of the vacation, on the same day
     sick_hours = np.where(on_rota & (status == 1), planned, 0.0).sum(axis=0)

@@ -215,11 +215,20 @@ def test_unknown_header_and_not_csv(cli, tmp_path):
     assert result.exit_code == 1
 
 
-def test_progress_reader_counts_lines_of_quoted_multiline_fields(tmp_path):
+def test_reader_counts_lines_of_quoted_multiline_fields(tmp_path):
     path = write(tmp_path / "s.csv", STAFF_HEADER + '"E\n1",T1,nurse,37,2025-01-06,\n\nE2,T1,x,1,1,\n')
-    table = reading.open_table(path, 10**6)
-    chunk = next(table.chunks)
-    assert chunk.lines == [2, 5]
+    chunk = next(reading.open_table(path, 10**6).chunks)
+    assert chunk.lines.tolist() == [2, 5]
+    assert chunk.columns[0].tolist() == ["E\n1", "E2"]
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_rows_with_more_fields_than_the_header_are_refused(cli, tmp_path, quoted):
+    extra = '"x"' if quoted else "x"
+    path = write(tmp_path / "s.csv", STAFF_HEADER + "E1,T1,nurse,37,2025-01-06,\n"
+                 + f"E2,T1,nurse,37,2025-01-06,,{extra}\n")
+    result = cli("import", path, ok=False)
+    assert "line 3" in result.stderr and "the header has 6" in result.stderr
 
 
 def test_kpi_values_only_for_weeks_with_data(cli, edge):

@@ -18,6 +18,9 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
 CHUNK_ROWS = 100_000
 _BLOCK = 1 << 20
 
@@ -33,8 +36,18 @@ class UnreadableFile(ValueError):
 
 @dataclass
 class Chunk:
-    lines: list[int]
-    rows: list[list[str]]
+    """Up to CHUNK_ROWS rows as columns: one string Series per header position."""
+
+    lines: np.ndarray
+    columns: list[pd.Series]
+
+    @classmethod
+    def from_rows(cls, lines: list[int], rows: list[list[str]], width: int) -> Chunk:
+        if any(len(r) < width for r in rows):
+            rows = [r if len(r) >= width else r + [""] * (width - len(r)) for r in rows]
+        columns = list(zip(*rows))[:width] if rows else [()] * width
+        return cls(np.asarray(lines, dtype=np.int64),
+                   [pd.Series(c, dtype="str") for c in columns])
 
 
 @dataclass
@@ -130,6 +143,14 @@ def _open_csv(path: pathlib.Path, size: int) -> Table:
     header_line_no, header_text = first
     separator = _detect_separator(header_text)
     header = next(csv.reader([header_text], delimiter=separator))
+    width = len(header)
+    if encoding != "utf-16" and not _has_quotes(path):
+        # Without quote characters every row is one line: pandas' C parser, exact line numbers.
+        counter.close()
+        fast_counter = _CountingReader(path.open("rb"))
+        return Table(path, header, separator != ",",
+                     _fast_chunks(fast_counter, encoding, separator, header_line_no, width),
+                     size, lambda: fast_counter.count)
 
     def chunks() -> Iterator[Chunk]:
         try:
@@ -143,13 +164,16 @@ def _open_csv(path: pathlib.Path, size: int) -> Table:
                 line_no = header_line_no + reader.line_num
                 if not row:  # a blank line; rows of empty fields are dropped by the checker
                     continue
+                if len(row) > width and any(f.strip() for f in row[width:]):
+                    raise UnreadableFile(f"line {first_line} has {len(row)} fields, "
+                                         f"the header has {width}")
                 lines.append(first_line)
                 rows.append(row)
                 if len(rows) >= CHUNK_ROWS:
-                    yield Chunk(lines, rows)
+                    yield Chunk.from_rows(lines, rows, width)
                     lines, rows = [], []
             if rows:
-                yield Chunk(lines, rows)
+                yield Chunk.from_rows(lines, rows, width)
         except csv.Error as error:
             raise UnreadableFile(f"line {header_line_no + reader.line_num}: "
                                  f"not valid CSV ({error})") from None
@@ -159,6 +183,35 @@ def _open_csv(path: pathlib.Path, size: int) -> Table:
             counter.close()
 
     return Table(path, header, separator != ",", chunks(), size, lambda: counter.count)
+
+
+def _has_quotes(path: pathlib.Path) -> bool:
+    with path.open("rb") as raw:
+        while block := raw.read(_BLOCK):
+            if b'"' in block:
+                return True
+    return False
+
+
+def _fast_chunks(counter: _CountingReader, encoding: str, separator: str, header_line: int,
+                 width: int) -> Iterator[Chunk]:
+    reader = pd.read_csv(
+        io.BufferedReader(counter, _BLOCK), sep=separator, header=None, names=range(width), skiprows=header_line,
+        dtype="str", keep_default_na=False, na_filter=False, skip_blank_lines=False,
+        quoting=csv.QUOTE_NONE, encoding=encoding, encoding_errors="replace",
+        chunksize=CHUNK_ROWS, engine="c")
+    first = header_line + 1
+    try:
+        with reader:
+            for frame in reader:
+                lines = np.arange(first, first + len(frame), dtype=np.int64)
+                first += len(frame)
+                yield Chunk(lines, [frame[i].reset_index(drop=True) for i in range(width)])
+    except pd.errors.ParserError as error:
+        message = str(error).split("C error: ")[-1]
+        raise UnreadableFile(f"not valid CSV: {message} (the header has {width})") from None
+    finally:
+        counter.close()
 
 
 def _first_nonblank_line(text: io.TextIOBase) -> tuple[int, str] | None:
@@ -245,10 +298,10 @@ def _open_xlsx(path: pathlib.Path, size: int) -> Table:
                 lines.append(number)
                 out.append(texts)
                 if len(out) >= CHUNK_ROWS:
-                    yield Chunk(lines, out)
+                    yield Chunk.from_rows(lines, out, len(header))
                     lines, out = [], []
             if out:
-                yield Chunk(lines, out)
+                yield Chunk.from_rows(lines, out, len(header))
         finally:
             workbook.close()
 

@@ -89,7 +89,7 @@ def run_import(session: Session, files: Sequence[tuple[pathlib.Path, str | None]
         rows = 0
         try:
             for chunk in table.chunks:
-                frame, chunk_errors = checker.check(chunk.lines, chunk.rows)
+                frame, chunk_errors = checker.check(chunk.lines, chunk.columns)
                 errors.extend(FileError(name, e) for e in chunk_errors)
                 earlier = duplicates.check(frame)
                 if earlier.any():

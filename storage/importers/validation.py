@@ -85,30 +85,27 @@ class ChunkChecker:
     def __init__(self, layout: Layout, decimal_comma: bool):
         self.layout = layout
         self.decimal_comma = decimal_comma
-        self.width = max(layout.positions.values()) + 1
         self._enums = {c.enum: enum_lookup(c.enum) for c in KINDS[layout.kind] if c.enum}
 
-    def check(self, lines: list[int], rows: list[list[str]]) -> tuple[pd.DataFrame, list[RowError]]:
+    def check(self, lines: np.ndarray, columns: list[pd.Series]) -> tuple[pd.DataFrame, list[RowError]]:
         errors: list[RowError] = []
+        stripped = {position: columns[position].str.strip()
+                    for position in self.layout.positions.values()}
         # Rows whose fields are all empty or white space count as blank lines.
-        keep = [i for i, r in enumerate(rows) if any(r) and any(f.strip() for f in r)]
-        if len(keep) < len(rows):
-            rows, lines = [rows[i] for i in keep], [lines[i] for i in keep]
-        line = np.asarray(lines, dtype=np.int64)
-        width = self.width
-        # Short rows (trailing empty fields dropped by the exporting program) are padded.
-        if any(len(r) < width for r in rows):
-            rows = [r if len(r) >= width else r + [""] * (width - len(r)) for r in rows]
-        fields = list(zip(*rows)) if rows else [()] * width
+        blank = np.logical_and.reduce([(c == "").to_numpy() for c in stripped.values()])
+        if blank.any():
+            keep = ~blank
+            lines = lines[keep]
+            stripped = {p: c[keep].reset_index(drop=True) for p, c in stripped.items()}
+        line = lines
         frame = {"line": line}
-        bad = np.zeros(len(rows), dtype=bool)
+        bad = np.zeros(len(line), dtype=bool)
         for column in KINDS[self.layout.kind]:
             position = self.layout.positions.get(column.name)
             if position is None:
-                frame[column.name] = pd.Series([None] * len(rows), dtype=object)
+                frame[column.name] = pd.Series([None] * len(line), dtype=object)
                 continue
-            raw = pd.Series([f.strip() for f in fields[position]], dtype=object)
-            values, invalid = self._convert(column, raw, line, errors)
+            values, invalid = self._convert(column, stripped[position], line, errors)
             frame[column.name] = values
             bad |= invalid
         data = pd.DataFrame(frame)
