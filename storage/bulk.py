@@ -26,6 +26,14 @@ def insert_frame(connection: Connection, table: str, frame: pd.DataFrame) -> Non
                 copy.write(buffer.getvalue())
         return
     placeholders = ", ".join("?" for _ in columns)
-    rows = list(frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None))
+    rows = list(zip(*(_column_values(frame[c]) for c in columns)))
     connection.exec_driver_sql(
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows)
+
+
+def _column_values(column: pd.Series) -> list:
+    """Plain Python values of a column, with None for missing ones."""
+    values = column.tolist()
+    if column.hasnans:
+        return [None if v is None or v != v else v for v in values]
+    return values
