@@ -28,6 +28,9 @@ from metrics import weeks  # noqa: E402
 from storage.demo_exports import DemoShape, generate  # noqa: E402
 
 TEAMPULS = [sys.executable, "-m", "bot"]
+# The installed console script, as a user runs it (falls back to python -m bot).
+_SCRIPT = pathlib.Path(sys.executable).with_name("teampuls")
+KPI_COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else TEAMPULS
 
 
 def main() -> None:
@@ -78,16 +81,11 @@ def main() -> None:
     week = weeks.label(last - 3)
     for _ in range(7):
         started = time.perf_counter()
-        subprocess.run(["teampuls" if _has_script() else sys.executable, *(
-            [] if _has_script() else ["-m", "bot"]), "kpi", "--team", "T0042", "--week", week,
-            "--json"], env=env, check=True, capture_output=True)
+        subprocess.run([*KPI_COMMAND, "kpi", "--team", "T0042", "--week", week, "--json"],
+                       env=env, check=True, capture_output=True)
         times.append((time.perf_counter() - started) * 1000)
     print(f"KPI --json: median {statistics.median(times):.0f} ms, best {min(times):.0f} ms "
           f"over {len(times)} fresh processes (target < 400 ms)")
-
-
-def _has_script() -> bool:
-    return pathlib.Path(sys.executable).with_name("teampuls").exists()
 
 
 def reset_postgres(url: str) -> None:

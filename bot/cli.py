@@ -134,16 +134,22 @@ def _import_summary(result, files: int) -> str:
     counts = ", ".join(f"{n:,} {kind} rows" for kind, n in result.rows.items())
     lines = [f"Imported {counts} from {files} file{'s' if files != 1 else ''}."]
     if result.teams:
-        lines.append(f"Teams: {', '.join(sorted(result.teams))}.")
+        lines.append(f"Teams: {_some(sorted(result.teams))}.")
     if result.weeks:
         first, last = min(result.weeks), max(result.weeks)
         lines.append(f"Weeks: {weeks.label(first)} to {weeks.label(last)} "
                      f"({len(result.weeks)} week{'s' if len(result.weeks) != 1 else ''}).")
     lines.append(f"KPI values recomputed for {result.kpi_team_weeks:,} team-weeks.")
     if result.teams_created:
-        lines.append(f"New teams, still without a Slack channel: {', '.join(result.teams_created)} "
+        lines.append(f"New teams, still without a Slack channel: {_some(result.teams_created)} "
                      "(link one with: teampuls team edit CODE --add-channel C0123ABCD).")
     return "\n".join(lines)
+
+
+def _some(names: list[str], shown: int = 12) -> str:
+    if len(names) <= shown:
+        return ", ".join(names)
+    return f"{', '.join(names[:shown])} and {len(names) - shown} more"
 
 
 # -- kpi --------------------------------------------------------------------------------------
