@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from storage.importers.contract import KINDS, recognise_kind
-from storage.importers.loading import DuplicateKeys, Writer
+from storage.importers.loading import KEYS, DuplicateKeys, Writer
 from storage.importers.reading import UnreadableFile, open_table
 from storage.importers.validation import ChunkChecker, RowError, resolve_header
 
@@ -120,6 +120,4 @@ def run_import(session: Session, files: Sequence[tuple[pathlib.Path, str | None]
 
 
 def _key_names(kind: str, layout) -> list[str]:
-    from storage.importers.loading import KEYS
-
     return [layout.labels.get(c, c) for c in KEYS[kind] or ()]
