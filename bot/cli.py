@@ -6,6 +6,7 @@ that quick commands such as ``teampuls kpi --json`` start fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pathlib
 import sys
@@ -13,6 +14,7 @@ import sys
 import click
 
 from bot.edge import Edge, from_environment
+from commands.i18n import LANGUAGES
 
 KIND_NAMES = ("staff", "hours", "visits", "norms")
 
@@ -101,31 +103,33 @@ def import_(ctx: click.Context, args: tuple[str, ...]) -> None:
     from storage.importers.runner import ImportRefused, run_import
 
     total = sum(p.stat().st_size for p in paths if p.is_file())
-    bar = None
-    if total > 8 * 1024**2:  # files that take more than a moment get a progress bar
-        bar = click.progressbar(length=total, label="Importing", file=sys.stderr,
-                                show_eta=True, width=30)
-        bar.__enter__()
-    shown = [0]
-
-    def progress(done: int, _total: int) -> None:
-        if bar is not None:
-            bar.update(done - shown[0])
-            shown[0] = done
-
     try:
-        with edge.sessions.begin() as session:
+        with _progress(total) as progress, edge.sessions.begin() as session:
             result = run_import(session, [(p, kind) for p in paths],
                                 max_bytes=edge.settings.import_max_bytes, progress=progress)
     except ImportRefused as refused:
-        if bar is not None:
-            bar.__exit__(None, None, None)
         for error in refused.errors:
             click.echo(str(error), err=True)
         raise UserError(str(refused)) from None
-    if bar is not None:
-        bar.__exit__(None, None, None)
     click.echo(_import_summary(result, len(paths)))
+
+
+@contextlib.contextmanager
+def _progress(total: int):
+    """A progress callback; files that take more than a moment get a bar on stderr."""
+    if total <= 8 * 1024**2:
+        yield None
+        return
+    with click.progressbar(length=total, label="Importing", file=sys.stderr, show_eta=True,
+                           width=30) as bar:
+        shown = 0
+
+        def update(done: int, _total: int) -> None:
+            nonlocal shown
+            bar.update(done - shown)
+            shown = done
+
+        yield update
 
 
 def _import_summary(result, files: int) -> str:
@@ -158,7 +162,7 @@ def _some(names: list[str], shown: int = 12) -> str:
 @click.option("--team", "team_code", required=True, metavar="CODE", help="The team's code.")
 @click.option("--week", metavar="2026-W47", help="ISO week; default: the last complete week.")
 @click.option("--json", "as_json", is_flag=True, help="Print the contract's JSON object.")
-@click.option("--lang", type=click.Choice(["da", "nb", "en"]),
+@click.option("--lang", type=click.Choice(LANGUAGES),
               help="Language of the table; default: the team's, else TEAMPULS_LANGUAGE.")
 @click.pass_context
 def kpi(ctx: click.Context, team_code: str, week: str | None, as_json: bool,
@@ -171,10 +175,6 @@ def kpi(ctx: click.Context, team_code: str, week: str | None, as_json: bool,
     index = weeks.parse(week) if week else weeks.last_complete(edge.today)
     with edge.sessions.begin() as session:
         report = kpi_report(session, team_code, index)
-        if not as_json and lang is None:
-            from storage.teams import get_team
-
-            lang = get_team(session, team_code).language
     if as_json:
         click.echo(json.dumps({
             "team": report.team, "week": weeks.label(report.week), "kpis": report.values,
@@ -184,7 +184,7 @@ def kpi(ctx: click.Context, team_code: str, week: str | None, as_json: bool,
     from commands.i18n import Translator
     from commands.kpi_table import render
 
-    click.echo(render(report, Translator(lang or edge.settings.language)))
+    click.echo(render(report, Translator(lang or report.language or edge.settings.language)))
 
 
 # -- team -------------------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def team() -> None:
 
 _team_options = [
     click.option("--name", help="The team's name as people know it."),
-    click.option("--lang", type=click.Choice(["da", "nb", "en"]), help="The team's language."),
+    click.option("--lang", type=click.Choice(LANGUAGES), help="The team's language."),
     click.option("--timezone", metavar="ZONE", help="IANA time zone, e.g. Europe/Oslo."),
 ]
 
@@ -342,10 +342,11 @@ def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, s
     from storage.importers.runner import run_import
     from storage.teams import TeamChanges, add_team
 
+    codes = team_codes(teams)
     with tempfile.TemporaryDirectory() as folder:
         paths = exports.write(pathlib.Path(folder))
         with demo_edge.sessions.begin() as session:
-            for code, name in team_codes(teams):
+            for code, name in codes:
                 add_team(session, code, TeamChanges(name=name))
             result = run_import(session, [(p, None) for p in paths],
                                 max_bytes=edge.settings.import_max_bytes)
@@ -356,14 +357,14 @@ def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, s
     from commands.kpi_table import render
     from storage.queries import kpi_report
 
-    first_code = team_codes(teams)[0][0]
+    first_code, second_code = codes[0][0], codes[1][0]
     with demo_edge.sessions.begin() as session:
         report = kpi_report(session, first_code, last)
     click.echo(render(report, Translator(edge.settings.language)))
     click.echo("")
     click.echo("Try next:")
     prefix = f"teampuls --database-url {url}"
-    click.echo(f"  {prefix} kpi --team {team_codes(teams)[1][0]} --lang en")
+    click.echo(f"  {prefix} kpi --team {second_code} --lang en")
     click.echo(f"  {prefix} kpi --team {first_code} --week {weeks.label(last - 1)} --json")
     click.echo(f"  {prefix} team list")
     click.echo("  teampuls demo --export demo-exports   (the CSV files, to import yourself)")

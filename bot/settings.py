@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import NamedTuple
 
-LANGUAGES = ("da", "nb", "en")
+from commands.i18n import LANGUAGES
 
 
 class Variable(NamedTuple):

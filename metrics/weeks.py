@@ -18,7 +18,12 @@ class WeekError(ValueError):
 
 def week_index(day: dt.date) -> int:
     """The week index of the ISO week that contains ``day``."""
-    return (day.toordinal() - 1) // 7
+    return of_ordinal(day.toordinal())
+
+
+def of_ordinal(ordinal):
+    """The week index of a date ordinal (``date.toordinal()``); works on arrays too."""
+    return (ordinal - 1) // 7
 
 
 def monday(index: int) -> dt.date:

@@ -1,7 +1,7 @@
 """Recompute the stored KPI values of exactly the team-weeks that an import touched.
 
 The sums are aggregated inside the database over a temporary table of target team-weeks;
-the formulas are ``metrics.kpis.compute``. A team has KPI rows for the weeks in which it has any
+the formulas are ``metrics.kpi_compute.compute``. A team has KPI rows for the weeks in which it has any
 hours or visits rows; a target week that has none left loses its rows.
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from metrics.kpi_compute import COMPONENTS, compute
 from storage import staging
 from storage.bulk import insert_frame
-from storage.importers.loading import Touched  # noqa: TC001
+from storage.importers.loading import Touched
 
 _HOURS = """
 SELECT t.team_id, t.week,
@@ -98,7 +98,8 @@ def _frame(connection: Connection, sql: str) -> pd.DataFrame:
 def targets_of(connection: Connection, touched: Touched) -> set[tuple[int, int]]:
     """Every team-week whose KPI values the touched rows can change."""
     targets = set(touched.team_weeks)
-    ranges: dict[int, list[int | None]] = defaultdict(lambda: [None, None, False])
+    # per team: [first week, last week, open-ended?] over all touched periods
+    ranges: dict[int, list] = defaultdict(lambda: [None, None, False])
     for team_id, first, last in touched.staff_ranges:
         span = ranges[team_id]
         span[0] = first if span[0] is None else min(span[0], first)
@@ -107,7 +108,7 @@ def targets_of(connection: Connection, touched: Touched) -> set[tuple[int, int]]
         else:
             span[1] = last if span[1] is None else max(span[1], last)
     for team_id, (first, last, open_ended) in ranges.items():
-        hi = _NO_END if open_ended or last is None else last
+        hi = _NO_END if open_ended else last
         targets.update(tuple(row) for row in connection.execute(text(
             "SELECT DISTINCT team_id, week FROM kpi_values WHERE team_id = :team "
             "AND week BETWEEN :lo AND :hi"), {"team": team_id, "lo": first, "hi": hi}))

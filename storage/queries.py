@@ -16,6 +16,7 @@ from storage.teams import get_team
 @dataclass(frozen=True)
 class KpiReport:
     team: str
+    language: str | None  # the team's own; None: the default of the settings
     week: int
     has_data: bool
     values: dict[str, float | None]
@@ -34,20 +35,5 @@ def kpi_report(session: Session, team_code: str, week: int) -> KpiReport:
     values = {k.key: by_kpi[k.key].get(team.id) for k in KPIS}
     has_data = any(team.id in by_kpi[k.key] for k in KPIS)
     benchmarks = {k.key: benchmark(by_kpi[k.key], team.id, k.better) for k in KPIS}
-    return KpiReport(team.code, week, has_data, values, benchmarks)
+    return KpiReport(team.code, team.language, week, has_data, values, benchmarks)
 
-
-def latest_week(session: Session) -> int | None:
-    """The newest week that has any KPI values."""
-    from sqlalchemy import func
-
-    return session.scalar(select(func.max(KpiValue.week)))
-
-
-def team_weeks(session: Session) -> list[tuple[str, int, int]]:
-    """Per team with values: (code, first week, last week)."""
-    from sqlalchemy import func
-
-    return [tuple(r) for r in session.execute(
-        select(Team.code, func.min(KpiValue.week), func.max(KpiValue.week))
-        .join(KpiValue, KpiValue.team_id == Team.id).group_by(Team.code).order_by(Team.code))]

@@ -3,6 +3,7 @@ hostile files."""
 
 from __future__ import annotations
 
+import json
 import zipfile
 
 import openpyxl
@@ -115,10 +116,7 @@ def test_reimported_visit_moves_and_both_weeks_are_recomputed(cli, edge, tmp_pat
     cli("import", write(tmp_path / "v1.csv", VISITS_HEADER + "V1,T1,B-1,E1,2025-01-06,30,delivered\n"
                         "V2,T1,B-1,E2,2025-01-07,30,delivered\n"))
     cli("import", write(tmp_path / "v2.csv", VISITS_HEADER + "V2,T1,B-1,E2,2025-01-14,60,delivered\n"))
-    out = cli("kpi", "--team", "T1", "--week", "2025-W02", "--json").output
-    import json
-
-    data = json.loads(out)["kpis"]
+    data = json.loads(cli("kpi", "--team", "T1", "--week", "2025-W02", "--json").output)["kpis"]
     assert data["clients"] == 1 and data["hours_per_client"] == 0.5
     # continuity of W03 looks at W02 and W03 together: one citizen, two carers
     assert json.loads(cli("kpi", "--team", "T1", "--week", "2025-W03", "--json").output)[
@@ -129,8 +127,6 @@ def test_staff_reimport_replaces_by_key_and_updates_sick_leave(cli, edge, tmp_pa
     cli("import", write(tmp_path / "h.csv", HOURS_HEADER + "E1,T1,2025-01-06,sick,7.4,\n"))
     cli("import", write(tmp_path / "s.csv", STAFF_HEADER + "E1,T1,nurse,37,2025-01-01,\n"))
     week = ["kpi", "--team", "T1", "--week", "2025-W02", "--json"]
-    import json
-
     assert json.loads(cli(*week).output)["kpis"]["sick_leave"] == pytest.approx(0.2)
     cli("import", write(tmp_path / "s2.csv", STAFF_HEADER + "E1,T1,nurse,29.6,2025-01-01,\n"))
     assert count(edge, Staff) == 1
@@ -141,8 +137,6 @@ def test_a_change_of_an_earlier_day_updates_the_sick_episode_that_follows(cli, t
     # Sick on Monday of week 3 after working on Friday of week 2: a new episode in week 3.
     cli("import", write(tmp_path / "a.csv", HOURS_HEADER + "E1,T1,2025-01-10,worked,7,\n"
                         "E1,T1,2025-01-13,sick,7,\n"))
-    import json
-
     week3 = ["kpi", "--team", "T1", "--week", "2025-W03", "--json"]
     assert json.loads(cli(*week3).output)["kpis"]["sick_episodes"] == 1
     # Friday is corrected to a sick day: the episode now began in week 2.

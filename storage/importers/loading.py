@@ -16,22 +16,24 @@ import pandas as pd
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
+from metrics import weeks
 from storage import staging
 from storage.bulk import insert_frame
+from storage.importers.validation import EPOCH_ORDINAL
 from storage.models import Team
 
-_EPOCH_ORDINAL = 719163
+_STAGES = (staging.STAGE_VISITS, staging.STAGE_STAFF, staging.STAGE_NORMS, staging.STAGE_PAIRS)
 
 
 def iso_dates(ordinals: pd.Series) -> pd.Series:
     """ISO date text of date ordinals (``None`` where the ordinal is 0)."""
     values = ordinals.to_numpy(dtype=np.int64)
-    text_dates = (values - _EPOCH_ORDINAL).astype("datetime64[D]").astype(str)
+    text_dates = (values - EPOCH_ORDINAL).astype("datetime64[D]").astype(str)
     return pd.Series(np.where(values > 0, text_dates, None), dtype=object)
 
 
 def weeks_of(ordinals: pd.Series) -> pd.Series:
-    return (ordinals.astype(np.int64) - 1) // 7
+    return weeks.of_ordinal(ordinals.astype(np.int64))
 
 
 @dataclass
@@ -72,13 +74,11 @@ class Writer:
             for table in ("visits", "hours")
         }
         self._files_written: dict[str, int] = {}
-        for table in (staging.STAGE_VISITS, staging.STAGE_STAFF, staging.STAGE_NORMS,
-                      staging.STAGE_PAIRS):
+        for table in _STAGES:
             staging.create(self.connection, table)
 
     def close(self) -> None:
-        for table in (staging.STAGE_VISITS, staging.STAGE_STAFF, staging.STAGE_NORMS,
-                      staging.STAGE_PAIRS):
+        for table in _STAGES:
             staging.drop(self.connection, table)
 
     def start_file(self, kind: str) -> None:
@@ -116,10 +116,10 @@ class Writer:
             "date": iso_dates(frame["date"]), "week": weeks_of(frame["date"]),
             "minutes": frame["minutes"].astype(np.int64), "status": frame["status"],
         })
-        weeks = set(rows[["team_id", "week"]].drop_duplicates().itertuples(index=False, name=None))
+        touched = set(rows[["team_id", "week"]].drop_duplicates().itertuples(index=False, name=None))
         if self._may_replace("visits"):
             self._stage(staging.STAGE_VISITS, rows)
-            weeks.update(tuple(row) for row in self.connection.execute(text(
+            touched.update(tuple(row) for row in self.connection.execute(text(
                 "SELECT DISTINCT v.team_id, v.week FROM visits v "
                 "JOIN stage_visits s ON s.visit_id = v.visit_id")))
             self.connection.execute(text(
@@ -131,8 +131,8 @@ class Writer:
         else:
             insert_frame(self.connection, "visits", rows)
         # Continuity of week W looks at weeks W-1 and W, so W+1 changes too.
-        self.touched.team_weeks.update(weeks)
-        self.touched.team_weeks.update((team, week + 1) for team, week in weeks)
+        self.touched.team_weeks.update(touched)
+        self.touched.team_weeks.update((team, week + 1) for team, week in touched)
 
     def _write_hours(self, frame: pd.DataFrame) -> None:
         rows = pd.DataFrame({
@@ -167,9 +167,8 @@ class Writer:
             "team_id": self.team_ids(frame["team"]), "profession": frame["profession"],
             "contracted_hours": frame["contracted_hours"], "end_date": iso_dates(end),
             "start_week": weeks_of(frame["start_date"]),
-            "end_week": pd.Series(np.where(end > 0, (end - 1) // 7, -1)).astype(object),
+            "end_week": pd.Series(np.where(end > 0, weeks_of(end), None), dtype=object),
         })
-        rows.loc[end.to_numpy() == 0, "end_week"] = None
         self._stage(staging.STAGE_STAFF, rows)
         ranges = self.connection.execute(text(
             "SELECT f.team_id, f.start_week, f.end_week FROM staff f JOIN stage_staff s "

@@ -79,26 +79,35 @@ def open_table(path: pathlib.Path, max_bytes: int) -> Table:
     return _open_csv(path, size)
 
 
-def _detect_encoding(path: pathlib.Path) -> str:
+def _scan(path: pathlib.Path) -> tuple[str, bool]:
+    """One pass over a CSV file: its encoding, and whether it holds any quote character."""
     with path.open("rb") as raw:
         start = raw.read(4)
-        if start.startswith(codecs.BOM_UTF8):
-            return "utf-8-sig"
         if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16"
+            return "utf-16", True  # quotes are two bytes wide: read it the exact way
+        bom = start.startswith(codecs.BOM_UTF8)
         raw.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
+        utf8 = not bom  # without a BOM: plain UTF-8 until a byte says otherwise
+        quotes = False
+        while block := raw.read(_BLOCK):
+            if b"\x00" in block:
+                raise UnreadableFile("the file holds NUL bytes: it is not a text export "
+                                     "(UTF-16 files need a byte order mark)")
+            quotes = quotes or b'"' in block
+            if utf8:
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    utf8 = False
+    if bom:
+        return "utf-8-sig", quotes
+    if utf8:
         try:
-            while block := raw.read(_BLOCK):
-                if b"\x00" in block:
-                    raise UnreadableFile(
-                        "the file holds NUL bytes: it is not a text export "
-                        "(UTF-16 files need a byte order mark)")
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
+            decoder.decode(b"", final=True)  # a sequence cut off at the end of the file
         except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8"
+            utf8 = False
+    return ("utf-8" if utf8 else "cp1252"), quotes
 
 
 def _detect_separator(header_line: str) -> str:
@@ -127,9 +136,9 @@ class _CountingReader(io.RawIOBase):
 
 
 def _open_csv(path: pathlib.Path, size: int) -> Table:
-    encoding = _detect_encoding(path)
+    encoding, has_quotes = _scan(path)
     counter = _CountingReader(path.open("rb"))
-    # cp1252 leaves five bytes undefined; decode them as latin-1 would rather than fail.
+    # cp1252 leaves five bytes undefined; they become U+FFFD rather than fail the file.
     text = io.TextIOWrapper(io.BufferedReader(counter, _BLOCK), encoding=encoding,
                             errors="strict" if encoding != "cp1252" else "replace", newline="")
     try:
@@ -144,7 +153,7 @@ def _open_csv(path: pathlib.Path, size: int) -> Table:
     separator = _detect_separator(header_text)
     header = next(csv.reader([header_text], delimiter=separator))
     width = len(header)
-    if encoding != "utf-16" and not _has_quotes(path):
+    if not has_quotes:
         # Without quote characters every row is one line: pandas' C parser, exact line numbers.
         counter.close()
         fast_counter = _CountingReader(path.open("rb"))
@@ -185,19 +194,11 @@ def _open_csv(path: pathlib.Path, size: int) -> Table:
     return Table(path, header, separator != ",", chunks(), size, lambda: counter.count)
 
 
-def _has_quotes(path: pathlib.Path) -> bool:
-    with path.open("rb") as raw:
-        while block := raw.read(_BLOCK):
-            if b'"' in block:
-                return True
-    return False
-
-
 def _fast_chunks(counter: _CountingReader, encoding: str, separator: str, header_line: int,
                  width: int) -> Iterator[Chunk]:
     reader = pd.read_csv(
-        io.BufferedReader(counter, _BLOCK), sep=separator, header=None, names=range(width), skiprows=header_line,
-        dtype="str", keep_default_na=False, na_filter=False, skip_blank_lines=False,
+        io.BufferedReader(counter, _BLOCK), sep=separator, header=None, names=range(width),
+        skiprows=header_line, dtype="str", keep_default_na=False, na_filter=False, skip_blank_lines=False,
         quoting=csv.QUOTE_NONE, encoding=encoding, encoding_errors="replace",
         chunksize=CHUNK_ROWS, engine="c")
     first = header_line + 1

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from storage.importers.contract import KINDS, recognise_kind
-from storage.importers.loading import KEYS, DuplicateKeys, Writer
+from storage.importers.loading import KEYS, DuplicateKeys, Writer, weeks_of
 from storage.importers.reading import UnreadableFile, open_table
 from storage.importers.validation import ChunkChecker, RowError, resolve_header
 
@@ -103,7 +103,7 @@ def run_import(session: Session, files: Sequence[tuple[pathlib.Path, str | None]
                     writer.write(kind, frame)
                     result.teams.update(frame["team"].unique())
                     if "date" in frame:
-                        result.weeks.update(((frame["date"] - 1) // 7).unique().tolist())
+                        result.weeks.update(weeks_of(frame["date"]).unique().tolist())
                 if progress:
                     progress(done_before + table.position(), total)
         except UnreadableFile as error:

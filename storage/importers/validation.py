@@ -31,7 +31,7 @@ _DATE_SHAPES = (
     re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$"),
 )
 MAX_TEXT = 64
-_EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
+EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal(), day 0 of numpy dates
 
 
 @dataclass(frozen=True, order=True)
@@ -80,14 +80,15 @@ def resolve_header(kind: str, header: list[str]) -> tuple[Layout | None, list[Ro
 
 
 class ChunkChecker:
-    """Checks and converts one chunk at a time for one file; keeps what spans chunks."""
+    """Checks and converts the chunks of one file, one at a time."""
 
     def __init__(self, layout: Layout, decimal_comma: bool):
         self.layout = layout
         self.decimal_comma = decimal_comma
         self._enums = {c.enum: enum_lookup(c.enum) for c in KINDS[layout.kind] if c.enum}
 
-    def check(self, lines: np.ndarray, columns: list[pd.Series]) -> tuple[pd.DataFrame, list[RowError]]:
+    def check(self, line: np.ndarray,
+              columns: list[pd.Series]) -> tuple[pd.DataFrame, list[RowError]]:
         errors: list[RowError] = []
         stripped = {position: columns[position].str.strip()
                     for position in self.layout.positions.values()}
@@ -95,9 +96,8 @@ class ChunkChecker:
         blank = np.logical_and.reduce([(c == "").to_numpy() for c in stripped.values()])
         if blank.any():
             keep = ~blank
-            lines = lines[keep]
+            line = line[keep]
             stripped = {p: c[keep].reset_index(drop=True) for p, c in stripped.items()}
-        line = lines
         frame = {"line": line}
         bad = np.zeros(len(line), dtype=bool)
         for column in KINDS[self.layout.kind]:
@@ -239,7 +239,7 @@ def parse_dates(raw: pd.Series, present: np.ndarray) -> tuple[np.ndarray, np.nda
             continue
         parsed = pd.to_datetime(subset[shaped], format=fmt, errors="coerce")
         ok = parsed.notna().to_numpy()
-        days = parsed[ok].to_numpy().astype("datetime64[D]").astype(np.int64) + _EPOCH_ORDINAL
+        days = parsed[ok].to_numpy().astype("datetime64[D]").astype(np.int64) + EPOCH_ORDINAL
         index = np.flatnonzero(todo)[np.flatnonzero(shaped)[ok]]
         ordinals[index] = days
         todo[index] = False
