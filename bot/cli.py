@@ -30,8 +30,7 @@ def _edge(ctx: click.Context) -> Edge:
 def _known_errors() -> tuple[type[Exception], ...]:
     from bot.settings import SettingsError
     from metrics.weeks import WeekError
-    from storage.database import DatabaseError
-    from storage.teams import TeamError
+    from storage.errors import DatabaseError, TeamError
 
     return SettingsError, DatabaseError, TeamError, WeekError
 
@@ -73,7 +72,8 @@ def db() -> None:
 def db_upgrade(ctx: click.Context) -> None:
     """Bring the database schema up to date (also done on every start)."""
     edge = _edge(ctx)
-    from storage.database import current_revision, head_revision
+    from storage.database import current_revision
+    from storage.schema_revision import head_revision
 
     edge.engine  # noqa: B018 - opening the engine upgrades the schema
     click.echo(f"The database is at revision {current_revision(edge.engine)} "
@@ -169,12 +169,16 @@ def kpi(ctx: click.Context, team_code: str, week: str | None, as_json: bool,
         lang: str | None) -> None:
     """Show a team's KPIs in a week, with the other teams as benchmark."""
     from metrics import weeks
-    from storage.queries import kpi_report
+    from storage.queries import kpi_report, session_fetch
+    from storage.quick_read import open_fetch
 
     edge = _edge(ctx)
     index = weeks.parse(week) if week else weeks.last_complete(edge.today)
-    with edge.sessions.begin() as session:
-        report = kpi_report(session, team_code, index)
+    with open_fetch(edge.settings.database_url) as fetch:
+        report = kpi_report(fetch, team_code, index) if fetch else None
+    if report is None:  # a new or outdated database: the full way creates or upgrades it
+        with edge.sessions.begin() as session:
+            report = kpi_report(session_fetch(session), team_code, index)
     if as_json:
         click.echo(json.dumps({
             "team": report.team, "week": weeks.label(report.week), "kpis": report.values,
@@ -355,11 +359,11 @@ def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, s
     click.echo("")
     from commands.i18n import Translator
     from commands.kpi_table import render
-    from storage.queries import kpi_report
+    from storage.queries import kpi_report, session_fetch
 
     first_code, second_code = codes[0][0], codes[1][0]
     with demo_edge.sessions.begin() as session:
-        report = kpi_report(session, first_code, last)
+        report = kpi_report(session_fetch(session), first_code, last)
     click.echo(render(report, Translator(edge.settings.language)))
     click.echo("")
     click.echo("Try next:")

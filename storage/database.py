@@ -6,18 +6,14 @@ PostgreSQL is reached through psycopg 3.
 
 from __future__ import annotations
 
-import pathlib
-
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-MIGRATIONS = pathlib.Path(__file__).with_name("migrations")
+from storage.errors import DatabaseError
+from storage.schema_revision import MIGRATIONS, head_revision
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-
-
-class DatabaseError(RuntimeError):
-    """The database cannot be reached or brought up to date; the message says why."""
 
 
 def normalize_url(url: str) -> str:
@@ -49,11 +45,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def head_revision() -> str:
-    """The newest migration, read from the file names (``NNNN_name.py`` has revision NNNN)."""
-    return max(p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -139,6 +139,10 @@ def refresh_team_weeks(connection: Connection, targets: set[tuple[int, int]]) ->
     staging.create(connection, staging.STAGE_TARGETS)
     target_frame = pd.DataFrame(sorted(targets), columns=["team_id", "week"])
     insert_frame(connection, "stage_targets", target_frame)
+    if connection.dialect.name == "postgresql":
+        # Temporary tables get no statistics of their own, and a large import leaves the
+        # planner's view of visits and hours stale until autovacuum runs after the commit.
+        connection.execute(text("ANALYZE stage_targets, visits, hours"))
 
     parts = target_frame
     for sql in (_HOURS, _VISITS, _CONTINUITY, _SICK_EPISODES):

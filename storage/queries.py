@@ -1,16 +1,31 @@
-"""Read queries over the stored KPI values."""
+"""Read queries over the stored KPI values.
+
+They are plain SQL run through a ``Fetch`` (SQL with ``:name`` parameters in, row tuples out), so
+the same query serves a SQLAlchemy session and the command line's quick read path
+(``storage.quick_read``), which answers ``teampuls kpi`` without importing SQLAlchemy.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from metrics.benchmark import Benchmark, benchmark
 from metrics.kpis import KPIS
-from storage.models import KpiValue, Team
-from storage.teams import get_team
+from storage.errors import TeamError
+
+Fetch = Callable[[str, Mapping[str, object]], list[tuple]]
+
+_TEAM = "SELECT id, code, language FROM teams WHERE code = :code"
+_CODES = "SELECT code FROM teams ORDER BY code"
+_WEEK = "SELECT team_id, kpi, value FROM kpi_values WHERE week = :week"
+
+
+def session_fetch(session) -> Fetch:
+    """A Fetch over a SQLAlchemy session (in its transaction)."""
+    from sqlalchemy import text
+
+    return lambda sql, params: [tuple(row) for row in session.execute(text(sql), params)]
 
 
 @dataclass(frozen=True)
@@ -23,17 +38,19 @@ class KpiReport:
     benchmarks: dict[str, Benchmark]
 
 
-def kpi_report(session: Session, team_code: str, week: int) -> KpiReport:
+def kpi_report(fetch: Fetch, team_code: str, week: int) -> KpiReport:
     """The team's KPIs in a week and their benchmark against every other team."""
-    team = get_team(session, team_code)
-    rows = session.execute(
-        select(KpiValue.team_id, KpiValue.kpi, KpiValue.value).where(KpiValue.week == week)).all()
+    found = fetch(_TEAM, {"code": team_code})
+    if not found:
+        known = [code for (code,) in fetch(_CODES, {})]
+        hint = f"; known teams: {', '.join(known)}" if known else "; no teams exist yet"
+        raise TeamError(f"no team with the code {team_code!r}{hint}")
+    team_id, code, language = found[0]
     by_kpi: dict[str, dict[int, float | None]] = {k.key: {} for k in KPIS}
-    for team_id, kpi, value in rows:
+    for row_team, kpi, value in fetch(_WEEK, {"week": week}):
         if kpi in by_kpi:
-            by_kpi[kpi][team_id] = value
-    values = {k.key: by_kpi[k.key].get(team.id) for k in KPIS}
-    has_data = any(team.id in by_kpi[k.key] for k in KPIS)
-    benchmarks = {k.key: benchmark(by_kpi[k.key], team.id, k.better) for k in KPIS}
-    return KpiReport(team.code, team.language, week, has_data, values, benchmarks)
-
+            by_kpi[kpi][row_team] = value
+    values = {k.key: by_kpi[k.key].get(team_id) for k in KPIS}
+    has_data = any(team_id in by_kpi[k.key] for k in KPIS)
+    benchmarks = {k.key: benchmark(by_kpi[k.key], team_id, k.better) for k in KPIS}
+    return KpiReport(code, language, week, has_data, values, benchmarks)

@@ -8,14 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from storage.errors import TeamError
 from storage.importers.contract import TEAM_CODE
 from storage.models import ROLES, Team, TeamChannel, TeamRole
 
 LANGUAGES = ("da", "nb", "en")
-
-
-class TeamError(ValueError):
-    """A team command that cannot be carried out; the message says why."""
 
 
 def get_team(session: Session, code: str) -> Team:

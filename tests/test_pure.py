@@ -77,3 +77,23 @@ def test_every_translatable_text_is_in_every_catalog():
             continue
         missing = found - set(catalog(language))
         assert not missing, f"{language} catalog misses {sorted(missing)}"
+
+
+def test_duplicate_keys_name_the_first_line_across_chunks():
+    import pandas as pd
+
+    from storage.importers.loading import DuplicateKeys
+
+    rng = np.random.default_rng(7)
+    ids = [f"V{n}" for n in rng.integers(0, 400, size=1000)]
+    finder = DuplicateKeys("visits")
+    first_line: dict[str, int] = {}
+    for start in range(0, 1000, 137):  # uneven chunks
+        part = ids[start:start + 137]
+        lines = list(range(start + 2, start + 2 + len(part)))
+        got = finder.check(pd.DataFrame({"visit_id": part, "line": lines}))
+        expected = []
+        for key, line in zip(part, lines):
+            expected.append(first_line.get(key, 0))
+            first_line.setdefault(key, line)
+        assert got.tolist() == expected

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from metrics import weeks
-from storage.queries import kpi_report
+from storage.queries import kpi_report, session_fetch
 from tests.conftest import SAMPLES
 
 EXPECTED = list(csv.DictReader((SAMPLES / "expected_kpis.csv").open(encoding="utf-8")))
@@ -30,7 +30,7 @@ def _check_all(edge) -> list[str]:
         for row in EXPECTED:
             key = (row["team"], row["week"])
             if key not in reports:
-                reports[key] = kpi_report(session, row["team"], weeks.parse(row["week"]))
+                reports[key] = kpi_report(session_fetch(session), row["team"], weeks.parse(row["week"]))
             report = reports[key]
             b = report.benchmarks[row["kpi"]]
             checks = {

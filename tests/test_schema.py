@@ -6,7 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from storage.database import alembic_config, current_revision, head_revision, make_engine, upgrade
+from storage.database import alembic_config, current_revision, make_engine, upgrade
+from storage.schema_revision import head_revision
 from storage.models import Base
 
 

@@ -132,13 +132,16 @@ class ChunkChecker:
                                        f"{raw.iat[i][:20]!r}... is longer than {MAX_TEXT} characters"))
             invalid |= too_long
             if column.type == "team":
-                wrong = present & ~too_long & ~raw.str.match(TEAM_CODE).to_numpy(dtype=bool)
+                codes, distinct = _distinct(raw)
+                wrong = present & ~too_long & ~distinct.str.match(TEAM_CODE).to_numpy(dtype=bool)[codes]
                 for i in np.flatnonzero(wrong):
                     errors.append(RowError(int(line[i]), label, f"{raw.iat[i]!r} is not a team code "
                                            "(letters, digits, '-', '_' and '.')"))
                 invalid |= wrong
             if column.type == "citizen":
-                suspects = present & raw.str.contains(CANDIDATE_SHAPE, regex=True).to_numpy(dtype=bool)
+                codes, distinct = _distinct(raw)
+                shaped = distinct.str.contains(CANDIDATE_SHAPE, regex=True).to_numpy(dtype=bool)
+                suspects = present & shaped[codes]
                 for i in np.flatnonzero(suspects):
                     if find_national_id(raw.iat[i]):
                         errors.append(RowError(int(line[i]), label,
@@ -148,7 +151,9 @@ class ChunkChecker:
             return raw.where(present, None), invalid
 
         if column.type == "enum":
-            mapped = raw.str.casefold().map(self._enums[column.enum])
+            codes, distinct = _distinct(raw)
+            mapped = pd.Series(distinct.str.casefold().map(self._enums[column.enum])
+                               .to_numpy(dtype=object)[codes])
             wrong = present & mapped.isna().to_numpy()
             if wrong.any():
                 accepted = ", ".join(dict.fromkeys(self._enums[column.enum].values()))
@@ -161,7 +166,10 @@ class ChunkChecker:
             return mapped.where(present & ~wrong, None), invalid
 
         if column.type == "date":
-            ordinals, wrong = parse_dates(raw, present)
+            codes, distinct = _distinct(raw)
+            distinct_ordinals, _ = parse_dates(distinct, (distinct != "").to_numpy())
+            ordinals = distinct_ordinals[codes]
+            wrong = present & (ordinals == 0)
             for i in np.flatnonzero(wrong):
                 errors.append(RowError(int(line[i]), label,
                                        f"{raw.iat[i]!r} is not a date (write YYYY-MM-DD, "
@@ -170,13 +178,14 @@ class ChunkChecker:
             return pd.Series(ordinals), invalid
 
         # number or integer
-        text = raw.str.replace(",", ".", regex=False) if self.decimal_comma else raw
-        numbers = pd.to_numeric(text.where(present, None), errors="coerce").astype("float64")
-        finite = np.isfinite(numbers.to_numpy())
+        codes, distinct = _distinct(raw)
+        text = distinct.str.replace(",", ".", regex=False) if self.decimal_comma else distinct
+        numbers = pd.to_numeric(text.where(text != "", None), errors="coerce").astype("float64")
+        values = numbers.to_numpy()[codes]
+        finite = np.isfinite(values)
         wrong = present & ~finite
         for i in np.flatnonzero(wrong):
             errors.append(RowError(int(line[i]), label, f"{raw.iat[i]!r} is not a number"))
-        values = numbers.to_numpy()
         checked = present & finite
         if column.type == "integer":
             fractional = checked & (np.floor(values) != values)
@@ -216,6 +225,14 @@ class ChunkChecker:
                                        "a value is required unless the kind is temp"))
             bad |= missing
         return bad
+
+
+def _distinct(raw: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Codes and distinct values of a column. Exports repeat their dates, team codes, statuses
+    and small numbers, so checks and conversions run once per distinct value and are spread
+    back with ``result[codes]``."""
+    codes, distinct = pd.factorize(raw, use_na_sentinel=False)
+    return codes, pd.Series(distinct, dtype=raw.dtype)
 
 
 def _range_text(column: Column) -> str:

@@ -1,0 +1,13 @@
+"""The storage layer's errors that reach users; each message says what is wrong.
+
+They live apart from the modules that raise them so that the quick read path of the command line
+(``storage.quick_read``) can raise and the edge can catch them without importing SQLAlchemy.
+"""
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be reached or brought up to date; the message says why."""
+
+
+class TeamError(ValueError):
+    """A team command that cannot be carried out; the message says why."""
