@@ -29,11 +29,16 @@ def make_engine(url: str) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
+        # Python's sqlite3 opens transactions only before INSERT, UPDATE and DELETE, so DDL and
+        # reads would run outside the transaction; SQLAlchemy's recipe for transactional DDL
+        # ("Serializable isolation / Savepoints / Transactional DDL") lets it emit BEGIN itself.
+        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # no implicit BEGIN: see make_engine
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")

@@ -228,3 +228,24 @@ def test_rows_with_more_fields_than_the_header_are_refused(cli, tmp_path, quoted
 def test_kpi_values_only_for_weeks_with_data(cli, edge):
     cli("import", SAMPLES / "canonical" / "staff.csv")
     assert count(edge, KpiValue) == 0  # staff alone makes no KPI week
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_a_first_load_leaves_every_index_and_foreign_key_in_place(cli, edge, tmp_path, refused):
+    """Loads into empty tables drop their indexes (and foreign keys on PostgreSQL) for speed
+    and build them again; whatever the outcome, the schema is whole afterwards."""
+    from sqlalchemy import inspect
+
+    def shape():
+        inspector = inspect(edge.engine)
+        return {t: (sorted(i["name"] for i in inspector.get_indexes(t)),
+                    len(inspector.get_foreign_keys(t))) for t in ("visits", "hours")}
+
+    before = shape()
+    assert before["visits"][0] == ["ix_visits_team_week"]
+    visits = write(tmp_path / "visits.csv", VISITS_HEADER + "V1,T1,B-1,E1,2025-01-06,30,delivered\n"
+                   + ("V2,T1,B-1,E1,2025-01-06,-5,delivered\n" if refused else ""))
+    hours = write(tmp_path / "hours.csv", HOURS_HEADER + "E1,T1,2025-01-06,worked,7.5,\n")
+    cli("import", visits, hours, ok=not refused)
+    assert shape() == before
+    assert count(edge, Visit) == (0 if refused else 1)

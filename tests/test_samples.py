@@ -11,7 +11,7 @@ import pytest
 
 from metrics import weeks
 from storage.queries import kpi_report, session_fetch
-from tests.conftest import SAMPLES
+from tests.conftest import ROOT, SAMPLES
 
 EXPECTED = list(csv.DictReader((SAMPLES / "expected_kpis.csv").open(encoding="utf-8")))
 FILES = ("staff", "hours", "visits", "norms")
@@ -81,3 +81,41 @@ def test_mixed_sample_files_in_one_folder_are_recognised_by_header(cli, edge, tm
     result = cli("import", *sorted(tmp_path.iterdir()))
     assert "4,943 hours rows" in result.output
     assert _check_all(edge) == []
+
+
+def test_kpi_reads_the_same_through_plain_db_api(cli, edge):
+    from storage.quick_read import open_fetch
+
+    cli("import", *(SAMPLES / "danish" / f"{kind}.csv" for kind in FILES))
+    row = EXPECTED[len(EXPECTED) // 2]
+    week = weeks.parse(row["week"])
+    with open_fetch(edge.settings.database_url) as fetch:
+        assert fetch is not None, "a current database is read the quick way"
+        quick = kpi_report(fetch, row["team"], week)
+    with edge.sessions.begin() as session:
+        assert quick == kpi_report(session_fetch(session), row["team"], week)
+
+
+def test_the_quick_way_leaves_a_new_database_to_the_full_way(tmp_path):
+    from storage.quick_read import open_fetch
+
+    with open_fetch(f"sqlite:///{tmp_path / 'new.db'}") as fetch:
+        assert fetch is None
+    assert not (tmp_path / "new.db").exists()
+
+
+def test_kpi_json_starts_without_sqlalchemy(cli, edge):
+    """``teampuls kpi --json`` must start fast (issue 2: under 400 ms); SQLAlchemy alone costs
+    most of that, so the command must not import it on a current database."""
+    import subprocess
+    import sys
+
+    cli("import", *(SAMPLES / "canonical" / f"{kind}.csv" for kind in FILES))
+    row = EXPECTED[0]
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "bot", "--database-url",
+         edge.settings.database_url, "kpi", "--team", row["team"], "--week", row["week"], "--json"],
+        capture_output=True, text=True, check=True, cwd=ROOT)
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert json.loads(done.stdout)["team"] == row["team"]
+    assert not {m for m in imported if m.split(".")[0] in ("sqlalchemy", "pandas", "alembic")}

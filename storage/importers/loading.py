@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from metrics import weeks
 from storage import staging
-from storage.bulk import insert_frame
+from storage.bulk import SuspendedIndexes, insert_frame
 from storage.importers.validation import EPOCH_ORDINAL
-from storage.models import Team
+from storage.models import Base, Team
 
 _log = logging.getLogger(__name__)
 _SQLITE_CACHE_KIB = 256 * 1024
@@ -82,6 +82,8 @@ class Writer:
             for table in ("visits", "hours")
         }
         self._files_written: dict[str, int] = {}
+        self._suspended = {table: SuspendedIndexes(self.connection, Base.metadata.tables[table])
+                           for table, empty in self._empty.items() if empty}
         for table in _STAGES:
             staging.create(self.connection, table)
         self._sqlite = self.connection.dialect.name == "sqlite"
@@ -102,6 +104,8 @@ class Writer:
             self.wait()
         finally:
             self._worker.shutdown()
+        for suspended in self._suspended.values():
+            suspended.restore()
         for table in _STAGES:
             staging.drop(self.connection, table)
         if self._sqlite:
@@ -117,6 +121,8 @@ class Writer:
     def start_file(self, kind: str) -> None:
         self.wait()
         self._files_written[kind] = self._files_written.get(kind, 0) + 1
+        if kind in self._suspended and self._files_written[kind] > 1:
+            self._suspended[kind].restore()  # the next file replaces rows: look-ups need them
         self._pairs_done: set[tuple[int, int]] = set()
 
     def _may_replace(self, table: str) -> bool:
