@@ -305,6 +305,86 @@ def _describe_team(team, edge: Edge) -> str:
     return "\n".join(parts)
 
 
+# -- run and chat -----------------------------------------------------------------------------
+
+@teampuls.command()
+@click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535),
+              help="HTTP mode: the port to listen on.")
+@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP mode: the address to listen on.")
+@click.pass_context
+def run(ctx: click.Context, port: int, host: str) -> None:
+    """Start the Slack bot.
+
+    Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP mode, serving Slack's requests on
+    /slack/events (signed with SLACK_SIGNING_SECRET) and a health check on /healthz.
+    """
+    import logging
+    import threading
+
+    from bot.app import create_app
+    from bot.gateway import Gateway, web_client
+    from bot.server import check_slack_settings, check_token, serve_http, serve_socket_mode
+
+    edge = _edge(ctx)
+    settings = edge.settings
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    mode = check_slack_settings(settings)
+    client = web_client(settings.slack_bot_token, settings.slack_api_base_url)
+    identity = check_token(client)
+    edge.engine  # noqa: B018 - open the database (and upgrade it) before the first command
+    app, bot = create_app(edge, Gateway(client))
+    threading.Thread(target=bot.sync_members, name="teampuls-members", daemon=True).start()
+    click.echo(f"teampuls runs as {identity.get('user', '?')} in {identity.get('team', '?')} "
+               f"({'Socket Mode' if mode == 'socket' else f'HTTP on port {port}'}).")
+    if mode == "socket":
+        serve_socket_mode(app, settings.slack_app_token)
+    else:
+        serve_http(app, host, port)
+
+
+@teampuls.command()
+@click.option("--as", "user", default="U0CONSOLE1", show_default=True, metavar="USER",
+              help="Slack user id to ask as (admin commands need one listed in TEAMPULS_ADMINS).")
+@click.option("--channel", default="C0CONSOLE1", show_default=True, metavar="CHANNEL",
+              help="Slack channel id to ask in; a channel linked to a team answers for that team.")
+@click.option("--lang", type=click.Choice(LANGUAGES), help="Answer in this language (as a Slack locale would).")
+@click.option("--charts", "charts_dir", default="teampuls-charts", show_default=True,
+              metavar="DIR", help="Folder to save charts in.")
+@click.option("-c", "--command", "commands_", multiple=True, metavar="LINE",
+              help="Run this line (e.g. '/kpi sick') and exit; repeatable. Without it, "
+                   "lines are read from the terminal.")
+@click.pass_context
+def chat(ctx: click.Context, user: str, channel: str, lang: str | None, charts_dir: str,
+         commands_: tuple[str, ...]) -> None:
+    """Try the bot's commands without Slack.
+
+    Type a command as in Slack (/kpi, /kpi sygefravær, /kpi brugertid alle, /teampuls help);
+    replies print as text and charts are saved as PNG files. Type exit to leave.
+    """
+    from bot.console import PROMPT, chat as run_chat
+
+    edge = _edge(ctx)
+    if commands_:
+        lines = iter(commands_)
+    else:
+        interactive = sys.stdin.isatty()
+        if interactive:
+            click.echo("Commands as in Slack: /kpi, /kpi sick, /kpi productivity all, "
+                       "/teampuls help; exit to leave.")
+        lines = _typed_lines(PROMPT if interactive else "")
+    run_chat(edge, lines, click.echo, user=user, channel=channel, locale=lang,
+             charts=pathlib.Path(charts_dir))
+
+
+def _typed_lines(prompt: str):
+    while True:
+        try:
+            yield input(prompt)
+        except EOFError:
+            return
+
+
 # -- demo -------------------------------------------------------------------------------------
 
 @teampuls.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.settings import Settings
@@ -16,7 +17,13 @@ from bot.settings import Settings
 @dataclass
 class Edge:
     settings: Settings
-    now: dt.datetime  # aware, in the default time zone
+    now: dt.datetime  # aware, in the default time zone: when the command started
+    # The clock of a long-running process (the bot); None: time stands still at ``now``.
+    clock: Callable[[], dt.datetime] | None = None
+
+    def current(self) -> dt.datetime:
+        """The time now: the clock's reading, or ``now`` when there is no clock (tests)."""
+        return self.clock() if self.clock is not None else self.now
 
     @property
     def today(self) -> dt.date:
@@ -49,4 +56,5 @@ def from_environment(env_file: str | None = None, database_url: str | None = Non
     if database_url:
         environ["DATABASE_URL"] = database_url
     settings = Settings.from_environ(environ)
-    return Edge(settings, dt.datetime.now(zoneinfo.ZoneInfo(settings.timezone)))
+    zone = zoneinfo.ZoneInfo(settings.timezone)
+    return Edge(settings, dt.datetime.now(zone), clock=lambda: dt.datetime.now(zone))

@@ -29,3 +29,51 @@ def show(key: str, value: float | None, tr: Translator) -> str:
     if key in ("clients", "sick_episodes"):
         return tr.decimal(value, 0)
     return tr.decimal(value, 2 if key == "hours_per_client" else 1)
+
+
+# What people type for each KPI, in Danish, Norwegian and English (matched without case, and
+# with æ/ø/å also accepted as ae/oe/aa).
+SYNONYMS = {
+    "productivity": ("productivity", "produktivitet", "brugertid", "brukertid", "client time",
+                     "direct time", "borgertid", "effektivitet"),
+    "sick_leave": ("sick leave", "sick", "sickness", "sygefravær", "sykefravær", "fravær",
+                   "syg", "syk", "sygdom", "sykdom"),
+    "temp_share": ("temp share", "temps", "temp", "temporary", "vikarer", "vikar", "vikarandel",
+                   "vikarbrug", "vikarbruk", "vikartimer"),
+    "clients": ("citizens", "clients", "borgere", "borger", "brugere", "brukere", "pasienter",
+                "brukarar"),
+    "hours_per_client": ("hours per citizen", "hours per client", "timer pr borger",
+                         "timer per borger", "timer pr bruker", "timer per bruker",
+                         "tid pr borger", "tid per borger"),
+    "continuity": ("continuity", "kontinuitet", "carers", "carers per citizen", "hjælpere",
+                   "hjelpere", "medarbejdere pr borger", "ansatte per bruker"),
+    "sick_episodes": ("sick episodes", "episodes", "sygemeldinger", "sykemeldinger",
+                      "sygdomsforløb", "sykefraværstilfeller", "nye sygemeldinger",
+                      "nye sykemeldinger"),
+}
+
+
+def normal(text: str) -> str:
+    """A name as it is compared: lower case, ASCII for æøå, single spaces, no dots or dashes."""
+    text = text.casefold().replace("æ", "ae").replace("ø", "oe").replace("å", "aa")
+    for mark in ".-_,":
+        text = text.replace(mark, " ")
+    return " ".join(text.split())
+
+
+NAMES: dict[str, str] = {normal(name): key for key, names in SYNONYMS.items()
+                         for name in (key, *names)}
+LONGEST_NAME = max(len(name.split()) for name in NAMES)
+
+
+def kpi_key(text: str) -> str | None:
+    """The KPI a name stands for, or None."""
+    return NAMES.get(normal(text))
+
+
+def closest_kpi(text: str) -> str | None:
+    """The KPI whose name is closest to a misspelled one ("did you mean"), or None."""
+    import difflib
+
+    match = difflib.get_close_matches(normal(text), list(NAMES), n=1, cutoff=0.75)
+    return NAMES[match[0]] if match else None

@@ -62,6 +62,17 @@ class TeamChannel(Base):
     team: Mapped[Team] = relationship(back_populates="channels")
 
 
+class ChannelMember(Base):
+    """A member of a team's linked channel, kept in step with Slack by the bot: the members of
+    a team's channels are the team's members."""
+
+    __tablename__ = "channel_members"
+
+    channel_id: Mapped[str] = mapped_column(
+        ForeignKey("team_channels.channel_id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+
+
 class TeamRole(Base):
     """A Slack user with a role (coach, rapporter) for a team."""
 

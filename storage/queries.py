@@ -54,3 +54,35 @@ def kpi_report(fetch: Fetch, team_code: str, week: int) -> KpiReport:
     has_data = any(team_id in by_kpi[k.key] for k in KPIS)
     benchmarks = {k.key: benchmark(by_kpi[k.key], team_id, k.better) for k in KPIS}
     return KpiReport(code, language, week, has_data, values, benchmarks)
+
+
+_CODES_WITH_DATA = "SELECT DISTINCT t.code FROM kpi_values k JOIN teams t ON t.id = k.team_id"
+_HISTORY = """
+SELECT t.code, k.week, k.value FROM kpi_values k JOIN teams t ON t.id = k.team_id
+WHERE k.kpi = :kpi AND k.week BETWEEN :first AND :last
+"""
+
+
+@dataclass(frozen=True)
+class KpiHistory:
+    """One KPI of every team over a range of weeks. A team-week without a row has no data
+    (no hours or visits); a row whose value is None has data but no value (a zero divisor)."""
+
+    kpi: str
+    first_week: int
+    last_week: int
+    values: dict[str, dict[int, float | None]]  # team code -> week -> value
+
+    def of_week(self, week: int) -> dict[str, float | None]:
+        return {team: by_week[week] for team, by_week in self.values.items() if week in by_week}
+
+
+def kpi_history(fetch: Fetch, kpi: str, first_week: int, last_week: int) -> KpiHistory:
+    values: dict[str, dict[int, float | None]] = {}
+    for code, week, value in fetch(_HISTORY, {"kpi": kpi, "first": first_week, "last": last_week}):
+        values.setdefault(code, {})[week] = value
+    return KpiHistory(kpi, first_week, last_week, values)
+
+
+def team_codes(fetch: Fetch) -> list[str]:
+    return [code for (code,) in fetch(_CODES, {})]

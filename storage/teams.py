@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.errors import TeamError
 from storage.importers.contract import TEAM_CODE
-from storage.models import ROLES, Team, TeamChannel, TeamRole
+from storage.models import ROLES, ChannelMember, Team, TeamChannel, TeamRole
 
 LANGUAGES = ("da", "nb", "en")
 
@@ -107,3 +107,43 @@ def _slack_ids(values: Iterable[str], what: str, prefixes: tuple[str, ...]) -> l
                             f"{prefixes[0]}0123ABCD); copy it from the {what}'s details in Slack")
         out.append(value)
     return out
+
+
+# -- where a command comes from -----------------------------------------------------------------
+
+def team_of_channel(session: Session, channel_id: str) -> Team | None:
+    linked = session.get(TeamChannel, channel_id)
+    return None if linked is None else session.get(Team, linked.team_id)
+
+
+def teams_of_user(session: Session, user_id: str) -> list[Team]:
+    """The teams whose linked channels the user is a member of, by code."""
+    return list(session.scalars(
+        select(Team).join(TeamChannel).join(ChannelMember)
+        .where(ChannelMember.user_id == user_id).distinct().order_by(Team.code)))
+
+
+def linked_channels(session: Session) -> list[str]:
+    return list(session.scalars(select(TeamChannel.channel_id).order_by(TeamChannel.channel_id)))
+
+
+def set_channel_members(session: Session, channel_id: str, user_ids: Iterable[str]) -> None:
+    """Replace the stored members of a linked channel (unlinked channels are not kept)."""
+    if session.get(TeamChannel, channel_id) is None:
+        return
+    session.execute(delete(ChannelMember).where(ChannelMember.channel_id == channel_id))
+    session.add_all(ChannelMember(channel_id=channel_id, user_id=u) for u in sorted(set(user_ids)))
+    session.flush()
+
+
+def add_channel_member(session: Session, channel_id: str, user_id: str) -> None:
+    if session.get(TeamChannel, channel_id) is None:
+        return
+    if session.get(ChannelMember, (channel_id, user_id)) is None:
+        session.add(ChannelMember(channel_id=channel_id, user_id=user_id))
+        session.flush()
+
+
+def remove_channel_member(session: Session, channel_id: str, user_id: str) -> None:
+    session.execute(delete(ChannelMember).where(ChannelMember.channel_id == channel_id,
+                                                ChannelMember.user_id == user_id))

@@ -1,0 +1,170 @@
+"""The Slack app: listeners that acknowledge at once and answer on a worker pool.
+
+Slack wants an acknowledgement within 3 seconds. Listeners only ``ack()`` and hand the command
+to the answer pool, so an ack never waits on the database or a chart; the answer (database,
+chart, upload) follows on one of the pool's threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App
+
+from bot.edge import Edge
+from bot.gateway import Gateway
+from commands.context import Request
+from commands.dispatch import COMMANDS, answer
+from commands.i18n import Translator
+from commands.reply import Reply
+
+log = logging.getLogger(__name__)
+
+ACK_WORKERS = 64  # listeners only ack, so many can run at once
+ANSWER_WORKERS = 8  # answers use the database and draw charts
+LOCALE_SECONDS = 3600  # how long a user's Slack locale is trusted
+
+
+class Bot:
+    """What the listeners share: the edge, the gateway, the answer pool and a locale cache."""
+
+    def __init__(self, edge: Edge, gateway: Gateway):
+        self.edge = edge
+        self.gateway = gateway
+        self.answers = ThreadPoolExecutor(ANSWER_WORKERS, thread_name_prefix="teampuls-answer")
+        self._locales: dict[str, tuple[float, str | None]] = {}
+        self._lock = threading.Lock()
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def command(self, body: dict) -> None:
+        """Answer a slash command (on the answer pool); every failure is logged and told."""
+        request = Request(body["command"], body.get("text", ""), body["user_id"],
+                          body["channel_id"], None)
+        response_url = body.get("response_url")
+        try:
+            request = Request(request.command, request.text, request.user_id,
+                              request.channel_id, self.locale(request.user_id))
+            settings = self.edge.settings
+            with self.edge.sessions.begin() as session:
+                reply = answer(request, session, now=self.edge.current(),
+                               default_language=settings.language, admins=settings.admins)
+            self.gateway.deliver(reply, channel=request.channel_id, user=request.user_id,
+                                 response_url=response_url)
+            if reply.sync_channels:
+                self.sync_members(reply.sync_channels)
+        except Exception:
+            incident = uuid.uuid4().hex[:8]
+            log.exception("answering %s %r for %s failed (incident %s)", request.command,
+                          request.text, request.user_id, incident)
+            self._tell_failure(request, response_url, incident)
+
+    def _tell_failure(self, request: Request, response_url: str | None, incident: str) -> None:
+        from commands.dispatch import language_of_locale
+
+        tr = Translator(language_of_locale(request.locale) or self.edge.settings.language)
+        reply = Reply(tr("Sorry, something went wrong on our side. It has been logged as "
+                         "incident {incident}; please try again in a moment.").format(
+                             incident=incident), error=True)
+        try:
+            if response_url:
+                self.gateway.respond(response_url, reply)
+            else:
+                self.gateway.deliver(reply, channel=request.channel_id, user=request.user_id,
+                                     response_url=None)
+        except Exception:
+            log.exception("could not tell %s about incident %s", request.user_id, incident)
+
+    def locale(self, user: str) -> str | None:
+        """The user's Slack locale (users.info), cached; None when Slack does not say."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._locales.get(user)
+        if cached is not None and now - cached[0] < LOCALE_SECONDS:
+            return cached[1]
+        try:
+            locale = self.gateway.user_locale(user)
+        except Exception:
+            log.warning("users.info for %s failed; answering in the team's language", user,
+                        exc_info=True)
+            return None
+        with self._lock:
+            self._locales[user] = (now, locale)
+        return locale
+
+    # -- team membership ----------------------------------------------------------------------
+
+    def sync_members(self, channels=None) -> None:
+        """Read the members of linked channels (all of them by default) from Slack."""
+        from storage.teams import linked_channels, set_channel_members
+
+        if channels is None:
+            with self.edge.sessions.begin() as session:
+                channels = linked_channels(session)
+        for channel in channels:
+            try:
+                members = self.gateway.channel_members(channel)
+            except Exception:
+                log.warning("cannot read the members of %s", channel, exc_info=True)
+                continue
+            with self.edge.sessions.begin() as session:
+                set_channel_members(session, channel, members)
+        log.info("read the members of %d linked channel(s)", len(channels))
+
+    def member_joined(self, event: dict) -> None:
+        from storage.teams import add_channel_member
+
+        with self.edge.sessions.begin() as session:
+            add_channel_member(session, event["channel"], event["user"])
+
+    def member_left(self, event: dict) -> None:
+        from storage.teams import remove_channel_member
+
+        with self.edge.sessions.begin() as session:
+            remove_channel_member(session, event["channel"], event["user"])
+
+
+def create_app(edge: Edge, gateway: Gateway) -> tuple[App, Bot]:
+    settings = edge.settings
+    bot = Bot(edge, gateway)
+    app = App(
+        client=gateway.client,
+        signing_secret=settings.slack_signing_secret or None,
+        request_verification_enabled=bool(settings.slack_signing_secret),
+        token_verification_enabled=False,  # checked once at start-up with auth.test
+        listener_executor=ThreadPoolExecutor(ACK_WORKERS, thread_name_prefix="teampuls-ack"),
+        process_before_response=False,
+        logger=logging.getLogger("slack_bolt"),
+    )
+
+    def on_command(ack, body):
+        ack()
+        bot.answers.submit(bot.command, body)
+
+    for name in COMMANDS:
+        app.command(name)(on_command)
+
+    @app.event("member_joined_channel")
+    def on_joined(ack, event):
+        ack()
+        bot.answers.submit(_logged(bot.member_joined), event)
+
+    @app.event("member_left_channel")
+    def on_left(ack, event):
+        ack()
+        bot.answers.submit(_logged(bot.member_left), event)
+
+    return app, bot
+
+
+def _logged(function):
+    def run(*args):
+        try:
+            function(*args)
+        except Exception:
+            log.exception("%s failed", function.__name__)
+    return run

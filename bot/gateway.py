@@ -1,0 +1,93 @@
+"""The only place that sends to Slack: replies go out as ephemeral or channel messages, charts
+go up with files_upload_v2, and a conversation the bot cannot post in is answered through the
+command's response_url instead."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from slack_sdk.webhook import WebhookClient
+
+from bot.blocks import message_blocks, plain_text
+from commands.reply import Reply
+
+log = logging.getLogger(__name__)
+# The bot is not in the conversation (a DM with someone else, a channel it was not invited to).
+NOT_THERE = {"channel_not_found", "not_in_channel", "user_not_in_channel", "is_archived"}
+
+
+def web_client(token: str, base_url: str = "") -> WebClient:
+    """A Web API client for Slack (or GovSlack, or the tests' stand-in at ``base_url``) that
+    waits and retries when Slack answers 429 Too Many Requests."""
+    client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL, timeout=10)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+    client.retry_handlers.append(ConnectionErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+class Gateway:
+    def __init__(self, client: WebClient):
+        self.client = client
+
+    def deliver(self, reply: Reply, *, channel: str, user: str, response_url: str | None) -> None:
+        """Show ``reply`` to ``user`` alone, or to the whole conversation when it is shared."""
+        public = reply.share and not reply.error
+        if public and reply.chart is not None:
+            try:
+                self.client.files_upload_v2(
+                    channel=channel, content=reply.chart.png, filename=reply.chart.filename,
+                    title=reply.chart.title, initial_comment=plain_text(reply))
+                return
+            except SlackApiError as error:
+                if error.response.get("error") not in NOT_THERE:
+                    raise
+                log.info("cannot upload into %s (%s); answering through response_url",
+                         channel, error.response.get("error"))
+        file_id = self._upload_privately(reply) if reply.chart is not None else None
+        blocks = message_blocks(reply, file_id)
+        try:
+            if public:
+                self.client.chat_postMessage(channel=channel, text=plain_text(reply), blocks=blocks)
+            else:
+                self.client.chat_postEphemeral(channel=channel, user=user, text=plain_text(reply),
+                                               blocks=blocks)
+            return
+        except SlackApiError as error:
+            if error.response.get("error") not in NOT_THERE or not response_url:
+                raise
+        self.respond(response_url, reply, blocks=blocks, public=public)
+
+    def respond(self, response_url: str, reply: Reply, *, blocks: list[dict] | None = None,
+                public: bool = False) -> None:
+        response = WebhookClient(response_url, timeout=10).send(
+            text=plain_text(reply), blocks=blocks or message_blocks(reply),
+            response_type="in_channel" if public else "ephemeral")
+        if response.status_code != 200:
+            raise RuntimeError(f"response_url answered {response.status_code}: {response.body}")
+
+    def _upload_privately(self, reply: Reply) -> str:
+        """Upload a chart without sharing it anywhere; messages show it by its file id."""
+        upload = self.client.files_upload_v2(content=reply.chart.png,
+                                             filename=reply.chart.filename,
+                                             title=reply.chart.title)
+        return upload["file"]["id"]
+
+    def channel_members(self, channel: str) -> list[str]:
+        members: list[str] = []
+        cursor = None
+        while True:
+            page = self.client.conversations_members(channel=channel, cursor=cursor, limit=500)
+            members.extend(page["members"])
+            cursor = page.get("response_metadata", {}).get("next_cursor")
+            if not cursor:
+                return members
+
+    def user_locale(self, user: str) -> str | None:
+        info = self.client.users_info(user=user, include_locale=True)
+        return info["user"].get("locale")

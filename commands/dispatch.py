@@ -1,0 +1,48 @@
+"""From a typed command to a Reply: find the team and the language, parse, handle, and turn
+a user's mistake into a clear, private, translated answer. The Slack listeners and the console
+both come through here."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from commands import kpi, teampuls
+from commands.context import Context, Request
+from commands.i18n import LANGUAGES, Translator
+from commands.reply import Reply, UsageError
+
+COMMANDS = {"/kpi": kpi, "/teampuls": teampuls}
+
+
+def language_of_locale(locale: str | None) -> str | None:
+    """da for "da-DK", nb for "nb-NO", "no" and "nn-NO" (Slack offers Norwegian as Bokmål),
+    en for any English; None for the rest."""
+    if not locale:
+        return None
+    base = locale.replace("_", "-").split("-")[0].casefold()
+    base = {"no": "nb", "nn": "nb"}.get(base, base)
+    return base if base in LANGUAGES else None
+
+
+def answer(request: Request, session: Session, *, now: dt.datetime, default_language: str,
+           admins: frozenset[str]) -> Reply:
+    from storage.teams import team_of_channel, teams_of_user
+
+    module = COMMANDS.get(request.command)
+    channel_team = team_of_channel(session, request.channel_id)
+    user_teams = teams_of_user(session, request.user_id)
+    team = channel_team or (user_teams[0] if len(user_teams) == 1 else None)
+    language = (language_of_locale(request.locale)
+                or (team.language if team is not None else None) or default_language)
+    tr = Translator(language)
+    if module is None:
+        return Reply(tr("I don't know the command {command}. Try /teampuls help.").format(
+            command=request.command), error=True)
+    ctx = Context(request, session, now, tr, team, user_teams, admins)
+    try:
+        with session.begin_nested():  # a refused request leaves nothing half done
+            return module.handle(module.parse(request.text), ctx)
+    except UsageError as error:
+        return Reply(error.render(tr), error=True)

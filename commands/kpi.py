@@ -1,0 +1,312 @@
+"""``/kpi [kpi] [team] [week] [all] [share]`` — key figures with the other teams as benchmark.
+
+- no KPI: the team's card for the week (value, change from last week, norm, the other teams'
+  median and range, rank) and a chart placing the team among the others on every KPI;
+- a KPI: its trend over the last 26 weeks with the norm band and the other teams' middle half;
+- a KPI and ``all``: every team on that KPI in one week, as a bar chart.
+
+Words may come in any order. The week is ``2026-W45``, ``W45`` or ``uge 45`` / ``uke 45`` /
+``week 45`` (the latest such week that has ended); without one, the last complete week.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from commands.context import Context
+from commands.i18n import N_, Translator
+from commands.kpi_names import LONGEST_NAME, closest_kpi, kpi_key, show, title
+from commands.reply import Chart, Reply, UsageError
+from metrics import weeks
+from metrics.benchmark import benchmark
+from metrics.kpis import BY_KEY, KPIS
+from storage.queries import kpi_history, kpi_report, session_fetch, team_codes
+
+TREND_WEEKS = 26
+ALL_WORDS = frozenset({"all", "alle"})
+SHARE_WORDS = frozenset({"share", "del", "dele", "vis"})
+WEEK_WORDS = frozenset({"week", "uge", "uke", "wk", "u"})
+_SHORT_WEEK = re.compile(r"^(?:w|uge|uke|week|u)(\d{1,2})$", re.IGNORECASE)
+
+EXAMPLES = (
+    ("/kpi", N_("this week's card for your team")),
+    ("/kpi sygefravær", N_("sick leave over 26 weeks, with the other teams")),
+    ("/kpi brugertid alle", N_("every team's productivity last week")),
+    ("/kpi HAD-C uge 45 share", N_("another team's card for week 45, shown to the channel")),
+)
+
+
+@dataclass(frozen=True)
+class KpiArgs:
+    kpi: str | None = None
+    words: tuple[str, ...] = ()  # other words: a team code, or a mistake; told apart when handled
+    week: int | None = None  # a week index
+    week_number: int | None = None  # "uge 45": the year is chosen when handled
+    all_teams: bool = False
+    share: bool = False
+
+
+def parse(text: str) -> KpiArgs:
+    words = text.split()
+    found: dict[str, object] = {}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        lower = word.casefold()
+        # KPI names, longest first ("sick leave" before "sick")
+        for size in range(min(LONGEST_NAME, len(words) - i), 0, -1):
+            key = kpi_key(" ".join(words[i:i + size]))
+            if key:
+                _once(found, "kpi", key, " ".join(words[i:i + size]))
+                i += size
+                break
+        else:
+            if lower in ALL_WORDS:
+                found["all_teams"] = True
+            elif lower in SHARE_WORDS:
+                found["share"] = True
+            elif lower in WEEK_WORDS and i + 1 < len(words) and words[i + 1].isdigit():
+                _once(found, "week_number", _week_number(words[i + 1]), word)
+                i += 1
+            elif _SHORT_WEEK.match(word):
+                _once(found, "week_number", _week_number(_SHORT_WEEK.match(word).group(1)), word)
+            elif re.match(r"^\d{4}-?W\d{1,2}$", word, re.IGNORECASE):
+                try:
+                    _once(found, "week", weeks.parse(word), word)
+                except weeks.WeekError:
+                    raise UsageError(N_("{word} is not a week; write it as 2026-W45 or uge 45"),
+                                     word=word) from None
+            else:
+                found["words"] = (*found.get("words", ()), word)
+            i += 1
+    if "week" in found and "week_number" in found:
+        raise UsageError(N_("Name one week only."))
+    return KpiArgs(**found)
+
+
+def _once(found: dict, name: str, value: object, word: str) -> None:
+    if name in found:
+        if name == "kpi":
+            raise UsageError(N_("Name one key figure only."))
+        raise UsageError(N_("Name one week only."))
+    found[name] = value
+
+
+def _week_number(text: str) -> int:
+    number = int(text)
+    if not 1 <= number <= 53:
+        raise UsageError(N_("{word} is not a week number (1 to 53)"), word=text)
+    return number
+
+
+# -- answering --------------------------------------------------------------------------------
+
+def handle(args: KpiArgs, ctx: Context) -> Reply:
+    fetch = session_fetch(ctx.session)
+    codes = team_codes(fetch)
+    team = _team(args, ctx, codes)
+    week = _week(args, ctx)
+    if args.all_teams:
+        if args.kpi is None:
+            raise UsageError(N_("Name the key figure to compare, e.g. /kpi sygefravær alle"))
+        return _comparison(args.kpi, team, week, args.share, ctx)
+    if team is None:
+        raise _no_team(ctx, codes)
+    if args.kpi is None:
+        return _card(team, week, args.share, ctx)
+    return _trend(args.kpi, team, week, args.share, ctx)
+
+
+def _team(args: KpiArgs, ctx: Context, codes: list[str]) -> str | None:
+    """The team the words name, else the team of the channel or user; a word that is neither a
+    team nor anything else known gets a "did you mean"."""
+    import difflib
+
+    by_fold = {code.casefold(): code for code in codes}
+    named = [by_fold[w.casefold()] for w in args.words if w.casefold() in by_fold]
+    for word in args.words:
+        if word.casefold() in by_fold:
+            continue
+        kpi = closest_kpi(word)
+        if kpi is not None:
+            raise UsageError(N_("I don't know {word}. Did you mean {suggestion}?"),
+                             word=word, suggestion=title(kpi, ctx.tr).lower())
+        near = difflib.get_close_matches(word.casefold(), list(by_fold), n=1, cutoff=0.6)
+        if near:
+            raise UsageError(N_("I don't know {word}. Did you mean {suggestion}?"),
+                             word=word, suggestion=by_fold[near[0]])
+        raise UsageError(N_("I don't know the word {word}. Try /teampuls help."), word=word)
+    if len(set(named)) > 1:
+        raise UsageError(N_("Name one team only."))
+    if named:
+        return named[0]
+    return ctx.team.code if ctx.team is not None else None
+
+
+def _no_team(ctx: Context, codes: list[str]) -> UsageError:
+    known = ", ".join(codes) or "–"
+    if len(ctx.user_teams) > 1:
+        return UsageError(N_("You are in more than one team ({teams}); name one, e.g. /kpi {example}"),
+                          teams=", ".join(t.code for t in ctx.user_teams),
+                          example=ctx.user_teams[0].code)
+    return UsageError(N_("This channel is not linked to a team, and you are not in a team's "
+                         "channel. Name a team, e.g. /kpi {example} (teams: {teams})"),
+                      example=codes[0] if codes else "HAD-C", teams=known)
+
+
+def _week(args: KpiArgs, ctx: Context) -> int:
+    last = weeks.last_complete(ctx.now.date())
+    if args.week is not None:
+        return args.week
+    if args.week_number is not None:
+        # the latest week with that number that has ended
+        year = weeks.monday(last).isocalendar()[0]
+        for candidate_year in (year, year - 1):
+            try:
+                index = weeks.parse(f"{candidate_year}-W{args.week_number:02d}")
+            except weeks.WeekError:
+                continue
+            if index <= last:
+                return index
+        raise UsageError(N_("{word} is not a week number (1 to 53)"), word=args.week_number)
+    return last
+
+
+def _filename(*parts: object) -> str:
+    return "teampuls-" + "-".join(str(p) for p in parts) + ".png"
+
+
+def _card(team: str, week: int, share: bool, ctx: Context) -> Reply:
+    from charts.kpi_overview import overview_figure
+    from charts.render import to_png
+
+    tr = ctx.tr
+    fetch = session_fetch(ctx.session)
+    report = kpi_report(fetch, team, week)
+    previous = kpi_report(fetch, team, week - 1)
+    week_text = tr.week(weeks.label(week))
+    heading = tr("*Team {team}*, {week}").format(team=team, week=week_text)
+    if not report.has_data:
+        return Reply(heading + "\n" + tr("No data for this week."), share=share)
+    week_values = {kpi.key: kpi_history(fetch, kpi.key, week, week).of_week(week) for kpi in KPIS}
+    fields = []
+    for kpi in KPIS:
+        key, value, b = kpi.key, report.values[kpi.key], report.benchmarks[kpi.key]
+        line = show(key, value, tr)
+        before = previous.values[key]
+        if value is not None and before is not None:
+            line += " " + tr("({change} from last week)").format(change=_change(key, value - before, tr))
+        lines = [line]
+        if kpi.norm:
+            lines.append(tr("norm {low}–{high}").format(low=show(key, kpi.norm[0], tr),
+                                                         high=show(key, kpi.norm[1], tr)))
+        others = [v for code, v in week_values[key].items() if code != team and v is not None]
+        if others:
+            lines.append(tr("others: median {median}, range {low}–{high}").format(
+                median=show(key, b.median, tr), low=show(key, min(others), tr),
+                high=show(key, max(others), tr)))
+        if b.rank is not None:
+            lines.append(tr("rank {rank} of {of}").format(rank=b.rank, of=b.of))
+        fields.append((title(key, tr), "\n".join(lines)))
+    figure = overview_figure(
+        week_values, team,
+        titles={k.key: title(k.key, tr) for k in KPIS},
+        formats={k.key: _formatter(k.key, tr) for k in KPIS},
+        norms={k.key: k.norm for k in KPIS},
+        heading=tr("Team {team}, {week}").format(team=team, week=week_text),
+        legend=_legend(team, tr))
+    chart = Chart(to_png(figure), _filename(team, weeks.label(week)),
+                  tr("Team {team} among the other teams, {week}").format(team=team, week=week_text))
+    return Reply(heading, tuple(fields), chart, share=share)
+
+
+def _trend(key: str, team: str, week: int, share: bool, ctx: Context) -> Reply:
+    from charts.kpi_trend import trend_figure
+    from charts.render import to_png
+
+    tr = ctx.tr
+    first = week - TREND_WEEKS + 1
+    history = kpi_history(session_fetch(ctx.session), key, first, week)
+    own = history.values.get(team, {})
+    bands = {}
+    for w in range(first, week + 1):
+        others = sorted(v for code, v in history.of_week(w).items()
+                        if code != team and v is not None)
+        if others:
+            b = benchmark(dict(enumerate(others)), None, "neither")
+            bands[w] = (b.p25, b.median, b.p75)
+    name = title(key, tr)
+    week_text = tr.week(weeks.label(week))
+    value = own.get(week)
+    text = tr("*{kpi}*, team {team}, {week}: {value}").format(
+        kpi=name, team=team, week=week_text, value=show(key, value, tr))
+    before = own.get(week - 1)
+    if value is not None and before is not None:
+        text += " " + tr("({change} from last week)").format(change=_change(key, value - before, tr))
+    if week in bands:
+        text += "\n" + tr("Other teams: median {median}, middle half {low}–{high}").format(
+            median=show(key, bands[week][1], tr), low=show(key, bands[week][0], tr),
+            high=show(key, bands[week][2], tr))
+    missing = [w for w in range(first, week + 1) if w not in own]
+    if missing:
+        text += "\n" + tr("No data in {count} of the {weeks} weeks.").format(
+            count=len(missing), weeks=TREND_WEEKS)
+    figure = trend_figure(
+        list(range(first, week + 1)), own, bands, BY_KEY[key].norm,
+        title=tr("{kpi}, team {team}").format(kpi=name, team=team),
+        format_value=_formatter(key, tr),
+        week_label=lambda w: tr.week(weeks.label(w)).rsplit(" ", 1)[0],
+        legend=_legend(team, tr) + (tr("no data"),))
+    chart = Chart(to_png(figure), _filename(team, key, weeks.label(week)),
+                  tr("{kpi}, team {team}, the last {weeks} weeks").format(
+                      kpi=name, team=team, weeks=TREND_WEEKS))
+    return Reply(text, (), chart, share=share)
+
+
+def _comparison(key: str, team: str | None, week: int, share: bool, ctx: Context) -> Reply:
+    from charts.render import to_png
+    from charts.team_comparison import comparison_figure
+
+    tr = ctx.tr
+    values = {code: v for code, v in
+              kpi_history(session_fetch(ctx.session), key, week, week).of_week(week).items()
+              if v is not None}
+    name = title(key, tr)
+    week_text = tr.week(weeks.label(week))
+    if not values:
+        return Reply(tr("*{kpi}*, {week}: no team has data.").format(kpi=name, week=week_text),
+                     share=share)
+    better = BY_KEY[key].better
+    ordered = sorted(values.items(), key=lambda item: item[1], reverse=better == "higher")
+    b = benchmark(values, team, better)
+    text = tr("*{kpi}*, {week}: {count} teams, median {median}.").format(
+        kpi=name, week=week_text, count=len(values),
+        median=show(key, benchmark(values, None, better).median, tr))
+    if team in values:
+        text += "\n" + tr("Team {team}: {value}").format(team=team, value=show(key, values[team], tr))
+        if b.rank is not None:
+            text += ", " + tr("rank {rank} of {of}").format(rank=b.rank, of=b.of)
+    figure = comparison_figure(
+        ordered, team, BY_KEY[key].norm,
+        title=tr("{kpi}, {week}").format(kpi=name, week=week_text),
+        format_value=_formatter(key, tr), median_label=tr("median"), norm_label=tr("norm"))
+    chart = Chart(to_png(figure), _filename("all", key, weeks.label(week)),
+                  tr("{kpi} of every team, {week}").format(kpi=name, week=week_text))
+    return Reply(text, (), chart, share=share)
+
+
+def _formatter(key: str, tr: Translator):
+    return lambda value: show(key, value, tr)
+
+
+def _legend(team: str, tr: Translator) -> tuple[str, ...]:
+    return (tr("team {team}").format(team=team), tr("other teams"), tr("middle half"),
+            tr("median"), tr("norm"))
+
+
+def _change(key: str, delta: float, tr: Translator) -> str:
+    sign = "+" if delta > 0 else "−" if delta < 0 else "±"
+    if BY_KEY[key].percent:
+        return sign + tr("{points} pp").format(points=tr.decimal(abs(delta) * 100, 1))
+    return sign + show(key, abs(delta), tr)

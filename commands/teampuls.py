@@ -1,0 +1,138 @@
+"""``/teampuls [help]`` — what the bot does and every command with an example; and
+``/teampuls admin ...`` — team set-up from Slack, for the admins named in the settings:
+
+- ``admin teams`` — every team with its channels, coaches and rapporters;
+- ``admin link TEAM [#channel]`` — link this (or that) channel to a team, creating the team;
+- ``admin unlink [#channel]`` — unlink this (or that) channel;
+- ``admin coach|rapporter TEAM @user`` — give someone the role; ``admin remove coach|rapporter
+  TEAM @user`` takes it away.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from commands.context import Context
+from commands.i18n import N_
+from commands.reply import Reply, UsageError
+from storage.errors import TeamError
+
+EXAMPLES = (
+    ("/teampuls help", N_("this help")),
+    ("/teampuls admin link HAD-C", N_("admins: link this channel to team HAD-C")),
+    ("/teampuls admin coach HAD-C @Mette", N_("admins: make Mette coach of HAD-C")),
+    ("/teampuls admin teams", N_("admins: every team with its channels and roles")),
+)
+ADMIN_ACTIONS = ("teams", "link", "unlink", "coach", "rapporter", "remove")
+_MENTION = re.compile(r"^<[@#]([A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+@dataclass(frozen=True)
+class TeampulsArgs:
+    admin: tuple[str, ...] | None = None  # the words after "admin"; None: help
+
+
+def parse(text: str) -> TeampulsArgs:
+    words = text.split()
+    if not words or words[0].casefold() in ("help", "hjælp", "hjelp", "?"):
+        return TeampulsArgs()
+    if words[0].casefold() == "admin":
+        return TeampulsArgs(tuple(words[1:]))
+    raise UsageError(N_("I don't know the word {word}. Try /teampuls help."), word=words[0])
+
+
+def handle(args: TeampulsArgs, ctx: Context) -> Reply:
+    if args.admin is None:
+        return help_reply(ctx)
+    if ctx.request.user_id not in ctx.admins:
+        raise UsageError(N_("Only teampuls admins may set up teams. Ask one of them: {admins}"),
+                         admins=", ".join(f"<@{a}>" for a in sorted(ctx.admins)) or "–")
+    try:
+        return _admin(args.admin, ctx)
+    except TeamError as error:  # the storage layer's messages are English only
+        raise UsageError(N_("That did not work: {reason}"), reason=str(error)) from None
+
+
+def help_reply(ctx: Context) -> Reply:
+    from commands import dispatch
+
+    tr = ctx.tr
+    lines = [tr("*teampuls* shows your team's key figures next to the other teams', every "
+                "week and whenever you ask."), ""]
+    for name, module in dispatch.COMMANDS.items():
+        for example, what in module.EXAMPLES:
+            lines.append(f"`{example}` — {tr(what)}")
+    lines += ["", tr("Key figures: {names}").format(names=", ".join(
+        tr(t) for t in _titles())), tr("Add *share* to show the answer to the whole channel.")]
+    return Reply("\n".join(lines))
+
+
+def _titles():
+    from commands.kpi_names import TITLES
+
+    return TITLES.values()
+
+
+def _admin(words: tuple[str, ...], ctx: Context) -> Reply:
+    from storage import teams
+
+    tr = ctx.tr
+    action = words[0].casefold() if words else ""
+    rest = words[1:]
+    if action == "teams":
+        listed = teams.list_teams(ctx.session)
+        if not listed:
+            return Reply(tr("No teams yet. Link this channel to one: /teampuls admin link CODE"))
+        lines = []
+        for team in listed:
+            channels = " ".join(f"<#{c.channel_id}>" for c in team.channels) or tr("no channel")
+            coaches = " ".join(f"<@{u}>" for u in team.members_with("coach")) or "–"
+            rapporters = " ".join(f"<@{u}>" for u in team.members_with("rapporter")) or "–"
+            lines.append(tr("*{code}* {name}: {channels}; coach {coaches}; rapporter {rapporters}")
+                         .format(code=team.code, name=team.name, channels=channels,
+                                 coaches=coaches, rapporters=rapporters))
+        return Reply("\n".join(lines))
+    if action == "link" and len(rest) in (1, 2):
+        channel = _id(rest[1], "#") if len(rest) == 2 else ctx.request.channel_id
+        code = rest[0]
+        try:
+            team = teams.get_team(ctx.session, code)
+        except TeamError:
+            team = teams.add_team(ctx.session, code, teams.TeamChanges())
+        teams.edit_team(ctx.session, team, teams.TeamChanges(add_channels=(channel,)))
+        return Reply(tr("<#{channel}> is now the channel of team {team}.").format(
+            channel=channel, team=team.code), sync_channels=(channel,))
+    if action == "unlink" and len(rest) in (0, 1):
+        channel = _id(rest[0], "#") if rest else ctx.request.channel_id
+        team = teams.team_of_channel(ctx.session, channel)
+        if team is None:
+            raise UsageError(N_("<#{channel}> is not linked to a team."), channel=channel)
+        teams.edit_team(ctx.session, team, teams.TeamChanges(remove_channels=(channel,)))
+        return Reply(tr("<#{channel}> is no longer the channel of team {team}.").format(
+            channel=channel, team=team.code))
+    if action in ("coach", "rapporter") and len(rest) == 2:
+        team = teams.get_team(ctx.session, rest[0])
+        user = _id(rest[1], "@")
+        teams.edit_team(ctx.session, team, teams.TeamChanges(add_roles=((action, user),)))
+        return Reply(tr("<@{user}> is now {role} of team {team}.").format(
+            user=user, role=tr(action), team=team.code))
+    if action == "remove" and len(rest) == 3 and rest[0].casefold() in ("coach", "rapporter"):
+        role = rest[0].casefold()
+        team = teams.get_team(ctx.session, rest[1])
+        user = _id(rest[2], "@")
+        teams.edit_team(ctx.session, team, teams.TeamChanges(remove_roles=((role, user),)))
+        return Reply(tr("<@{user}> is no longer {role} of team {team}.").format(
+            user=user, role=tr(role), team=team.code))
+    raise UsageError(N_("Admin commands: {commands}"), commands=" · ".join((
+        "teams", "link TEAM [#channel]", "unlink [#channel]", "coach TEAM @user",
+        "rapporter TEAM @user", "remove coach|rapporter TEAM @user")))
+
+
+N_("coach"), N_("rapporter")  # role names, translated where shown
+
+
+def _id(word: str, sigil: str) -> str:
+    """A Slack id from an escaped mention (``<@U123|mette>``, ``<#C123|team-a>``) or a bare id."""
+    match = _MENTION.match(word)
+    return match.group(1) if match else word.lstrip(sigil)
