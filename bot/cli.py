@@ -451,6 +451,8 @@ def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, s
     click.echo(f"  {prefix} kpi --team {second_code} --lang en")
     click.echo(f"  {prefix} kpi --team {first_code} --week {weeks.label(last - 1)} --json")
     click.echo(f"  {prefix} team list")
+    click.echo(f"  {prefix} chat -c '/kpi {first_code}' -c '/kpi sygefravær {first_code}'   "
+               "(the Slack commands, charts saved as PNG)")
     click.echo("  teampuls demo --export demo-exports   (the CSV files, to import yourself)")
 
 

@@ -18,8 +18,11 @@ def overview_figure(values: Mapping[str, Mapping[str, float | None]], team: str,
                     legend: tuple[str, ...]) -> Figure:
     """``values``: KPI key -> team code -> value, in the order the rows are drawn."""
     keys = list(values)
-    figure = style.figure(style.SIZE[0], 1.0 + 1.05 * len(keys))
-    figure.suptitle(heading, fontsize=style.TITLE, color=style.TEXT)
+    height = 1.3 + 1.15 * len(keys)
+    figure = style.figure(style.SIZE[0], height, legend_rows=2, left=0.3)
+    figure.subplots_adjust(hspace=1.1, top=1 - 0.75 / height)
+    figure.suptitle(heading, fontsize=style.TITLE, color=style.TEXT, y=1 - 0.1 / height,
+                    va="top")
     rows = figure.subplots(len(keys), 1, squeeze=False)[:, 0]
     for axes, key in zip(rows, keys):
         own = values[key].get(team)
@@ -68,5 +71,5 @@ def _legend(figure: Figure, labels: tuple[str, ...]) -> None:
         Line2D([], [], color=style.MEDIAN, lw=3, label=median),
         Patch(color=style.NORM, alpha=0.18, label=norm),
     ]
-    figure.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False,
+    figure.legend(handles=handles, loc="lower center", ncols=3, frameon=False,
                   fontsize=style.FONT - 2)

@@ -18,7 +18,7 @@ def trend_figure(weeks: Sequence[int], own: Mapping[int, float | None],
     """``own``: week -> the team's value (absent: no data); ``bands``: week -> the other teams'
     (25th percentile, median, 75th percentile)."""
     team_label, _others, middle_label, median_label, norm_label, missing_label = legend[:6]
-    figure = style.figure()
+    figure = style.figure(legend_rows=2)
     axes = figure.subplots()
     style.tidy(axes)
     axes.set_title(title, loc="left", fontsize=style.TITLE, color=style.TEXT)
@@ -51,5 +51,5 @@ def trend_figure(weeks: Sequence[int], own: Mapping[int, float | None],
     axes.set_xticks(ticks, [week_label(weeks[i]) for i in ticks])
     axes.set_xlim(-0.6, len(weeks) - 0.4 + 0.12 * len(weeks))
     style.value_axis(axes.yaxis, format_value)
-    figure.legend(loc="outside lower center", ncols=3, frameon=False, fontsize=style.FONT - 2)
+    figure.legend(loc="lower center", ncols=3, frameon=False, fontsize=style.FONT - 2)
     return figure

@@ -19,8 +19,15 @@ SIZE = (6.4, 4.4)  # inches; at DPI, 1024 x 704 pixels: sharp on a phone, small 
 DPI = 160
 
 
-def figure(width: float = SIZE[0], height: float = SIZE[1]) -> Figure:
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+def figure(width: float = SIZE[0], height: float = SIZE[1], *, legend_rows: int = 1,
+           left: float = 0.9) -> Figure:
+    """A figure with fixed margins, in inches: a title on top, a legend of ``legend_rows`` rows
+    at the bottom, ``left`` for the value labels. (Fixed margins draw several times faster
+    than matplotlib's constrained layout, and the charts' shapes are known.)"""
+    made = Figure(figsize=(width, height), dpi=DPI)
+    made.subplots_adjust(left=left / width, right=1 - 0.5 / width, top=1 - 0.55 / height,
+                         bottom=(0.45 + 0.3 * legend_rows) / height)
+    return made
 
 
 def value_axis(axis, format_value, ticks: int = 4) -> None:

@@ -97,3 +97,56 @@ def test_duplicate_keys_name_the_first_line_across_chunks():
             expected.append(first_line.get(key, 0))
             first_line.setdefault(key, line)
         assert got.tolist() == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("", {}),
+    ("sygefravær", {"kpi": "sick_leave"}),
+    ("Sykefravaer HAD-C", {"kpi": "sick_leave", "words": ("HAD-C",)}),
+    ("sick leave uge 45 share", {"kpi": "sick_leave", "week_number": 45, "share": True}),
+    ("brugertid alle 2025-W40", {"kpi": "productivity", "all_teams": True,
+                                 "week": weeks.parse("2025-W40")}),
+    ("timer pr. borger w7", {"kpi": "hours_per_client", "week_number": 7}),
+])
+def test_kpi_command_words(text, expected):
+    from commands.kpi import KpiArgs, parse
+
+    assert parse(text) == KpiArgs(**expected)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("sick vikarer", "Name one key figure only."),
+    ("uge 45 uge 46", "Name one week only."),
+    ("uge 60", "{word} is not a week number (1 to 53)"),
+    ("2026-W54", "{word} is not a week; write it as 2026-W45 or uge 45"),
+])
+def test_kpi_command_mistakes(text, message):
+    from commands.kpi import parse
+    from commands.reply import UsageError
+
+    with pytest.raises(UsageError) as raised:
+        parse(text)
+    assert raised.value.message == message
+
+
+@pytest.mark.parametrize("locale, language", [
+    ("da-DK", "da"), ("nb-NO", "nb"), ("no-NO", "nb"), ("nn-NO", "nb"), ("en-GB", "en"),
+    ("en-US", "en"), ("de-DE", None), (None, None)])
+def test_slack_locales_choose_a_language(locale, language):
+    from commands.dispatch import language_of_locale
+
+    assert language_of_locale(locale) == language
+
+
+def test_trend_chart_marks_missing_weeks_and_draws_a_png():
+    from charts.kpi_trend import trend_figure
+    from charts.render import to_png
+
+    week_list = list(range(10))
+    own = {w: 0.1 for w in week_list if w not in (3, 4)}
+    figure = trend_figure(week_list, own, {w: (0.05, 0.08, 0.12) for w in week_list}, None,
+                          title="t", format_value=str, week_label=str,
+                          legend=("team", "others", "middle", "median", "norm", "no data"))
+    hatched = [p for p in figure.axes[0].patches if p.get_hatch() == "//"]
+    assert len(hatched) == 2  # one mark per missing week
+    assert to_png(figure).startswith(b"\x89PNG")
