@@ -7,6 +7,7 @@ chart, upload) follows on one of the pool's threads.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -18,7 +19,7 @@ from slack_bolt import App
 from bot.edge import Edge
 from bot.gateway import Gateway
 from commands.context import Request
-from commands.dispatch import COMMANDS, answer
+from commands.dispatch import COMMANDS, answer, language_of_locale
 from commands.i18n import Translator
 from commands.reply import Reply
 
@@ -47,8 +48,7 @@ class Bot:
                           body["channel_id"], None)
         response_url = body.get("response_url")
         try:
-            request = Request(request.command, request.text, request.user_id,
-                              request.channel_id, self.locale(request.user_id))
+            request = dataclasses.replace(request, locale=self.locale(request.user_id))
             settings = self.edge.settings
             with self.edge.sessions.begin() as session:
                 reply = answer(request, session, now=self.edge.current(),
@@ -64,8 +64,6 @@ class Bot:
             self._tell_failure(request, response_url, incident)
 
     def _tell_failure(self, request: Request, response_url: str | None, incident: str) -> None:
-        from commands.dispatch import language_of_locale
-
         tr = Translator(language_of_locale(request.locale) or self.edge.settings.language)
         reply = Reply(tr("Sorry, something went wrong on our side. It has been logged as "
                          "incident {incident}; please try again in a moment.").format(

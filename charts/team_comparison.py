@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from matplotlib.figure import Figure
 
 from charts import style
+from metrics.benchmark import percentile
 
 LABELLED_TEAMS = 30  # beyond this, bars are too thin to label on a phone
 
@@ -16,9 +17,7 @@ def comparison_figure(ordered: Sequence[tuple[str, float]], team: str | None,
                       norm: tuple[float, float] | None, *, title: str,
                       format_value: Callable[[float], str], median_label: str,
                       norm_label: str) -> Figure:
-    """``ordered``: (team code, value), best first."""
-    from metrics.benchmark import percentile
-
+    """``ordered``: (team code, value), best first; at least one."""
     codes = [code for code, _ in ordered]
     values = [value for _, value in ordered]
     labelled = len(ordered) <= LABELLED_TEAMS
@@ -28,7 +27,6 @@ def comparison_figure(ordered: Sequence[tuple[str, float]], team: str | None,
     style.tidy(axes)
     axes.set_title(title, loc="left", fontsize=style.TITLE, color=style.TEXT)
     colours = [style.TEAM if code == team else style.OTHERS for code in codes]
-    labelled = labelled and bool(codes)
     positions = list(range(len(ordered)))
     if norm:
         axes.axvspan(*norm, color=style.NORM, alpha=0.18, lw=0, label=norm_label)

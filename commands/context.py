@@ -30,5 +30,5 @@ class Context:
     now: dt.datetime  # aware
     tr: Translator
     team: Team | None  # of the channel, else the user's only team
-    user_teams: list[Team]  # the teams whose channels the user is in
+    user_teams: list[Team]  # the teams whose channels the user is in; [] in a team's channel
     admins: frozenset[str]  # Slack user ids allowed to run admin commands

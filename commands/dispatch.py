@@ -32,7 +32,8 @@ def answer(request: Request, session: Session, *, now: dt.datetime, default_lang
 
     module = COMMANDS.get(request.command)
     channel_team = team_of_channel(session, request.channel_id)
-    user_teams = teams_of_user(session, request.user_id)
+    # The user's teams matter only where the channel names none.
+    user_teams = [] if channel_team else teams_of_user(session, request.user_id)
     team = channel_team or (user_teams[0] if len(user_teams) == 1 else None)
     language = (language_of_locale(request.locale)
                 or (team.language if team is not None else None) or default_language)

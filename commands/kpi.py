@@ -19,9 +19,9 @@ from commands.i18n import N_, Translator
 from commands.kpi_names import LONGEST_NAME, closest_kpi, kpi_key, show, title
 from commands.reply import Chart, Reply, UsageError
 from metrics import weeks
-from metrics.benchmark import benchmark
+from metrics.benchmark import benchmark, percentile
 from metrics.kpis import BY_KEY, KPIS
-from storage.queries import kpi_history, kpi_report, session_fetch, team_codes
+from storage.queries import kpi_history, kpi_report, session_fetch, team_codes, week_values
 
 TREND_WEEKS = 26
 ALL_WORDS = frozenset({"all", "alle"})
@@ -69,8 +69,8 @@ def parse(text: str) -> KpiArgs:
             elif lower in WEEK_WORDS and i + 1 < len(words) and words[i + 1].isdigit():
                 _once(found, "week_number", _week_number(words[i + 1]), word)
                 i += 1
-            elif _SHORT_WEEK.match(word):
-                _once(found, "week_number", _week_number(_SHORT_WEEK.match(word).group(1)), word)
+            elif short := _SHORT_WEEK.match(word):
+                _once(found, "week_number", _week_number(short.group(1)), word)
             elif re.match(r"^\d{4}-?W\d{1,2}$", word, re.IGNORECASE):
                 try:
                     _once(found, "week", weeks.parse(word), word)
@@ -103,8 +103,7 @@ def _week_number(text: str) -> int:
 # -- answering --------------------------------------------------------------------------------
 
 def handle(args: KpiArgs, ctx: Context) -> Reply:
-    fetch = session_fetch(ctx.session)
-    codes = team_codes(fetch)
+    codes = team_codes(session_fetch(ctx.session)) if args.words else []
     team = _team(args, ctx, codes)
     week = _week(args, ctx)
     if args.all_teams:
@@ -112,7 +111,7 @@ def handle(args: KpiArgs, ctx: Context) -> Reply:
             raise UsageError(N_("Name the key figure to compare, e.g. /kpi sygefravær alle"))
         return _comparison(args.kpi, team, week, args.share, ctx)
     if team is None:
-        raise _no_team(ctx, codes)
+        raise _no_team(ctx, codes or team_codes(session_fetch(ctx.session)))
     if args.kpi is None:
         return _card(team, week, args.share, ctx)
     return _trend(args.kpi, team, week, args.share, ctx)
@@ -183,13 +182,13 @@ def _card(team: str, week: int, share: bool, ctx: Context) -> Reply:
 
     tr = ctx.tr
     fetch = session_fetch(ctx.session)
-    report = kpi_report(fetch, team, week)
+    values = week_values(fetch, week)  # one query serves the card, the benchmark and the chart
+    report = kpi_report(fetch, team, week, values)
     previous = kpi_report(fetch, team, week - 1)
     week_text = tr.week(weeks.label(week))
     heading = tr("*Team {team}*, {week}").format(team=team, week=week_text)
     if not report.has_data:
         return Reply(heading + "\n" + tr("No data for this week."), share=share)
-    week_values = {kpi.key: kpi_history(fetch, kpi.key, week, week).of_week(week) for kpi in KPIS}
     fields = []
     for kpi in KPIS:
         key, value, b = kpi.key, report.values[kpi.key], report.benchmarks[kpi.key]
@@ -201,7 +200,7 @@ def _card(team: str, week: int, share: bool, ctx: Context) -> Reply:
         if kpi.norm:
             lines.append(tr("norm {low}–{high}").format(low=show(key, kpi.norm[0], tr),
                                                          high=show(key, kpi.norm[1], tr)))
-        others = [v for code, v in week_values[key].items() if code != team and v is not None]
+        others = [v for code, v in values[key].items() if code != team and v is not None]
         if others:
             lines.append(tr("others: median {median}, range {low}–{high}").format(
                 median=show(key, b.median, tr), low=show(key, min(others), tr),
@@ -210,7 +209,7 @@ def _card(team: str, week: int, share: bool, ctx: Context) -> Reply:
             lines.append(tr("rank {rank} of {of}").format(rank=b.rank, of=b.of))
         fields.append((title(key, tr), "\n".join(lines)))
     figure = overview_figure(
-        week_values, team,
+        values, team,
         titles={k.key: title(k.key, tr) for k in KPIS},
         formats={k.key: _formatter(k.key, tr) for k in KPIS},
         norms={k.key: k.norm for k in KPIS},
@@ -234,8 +233,7 @@ def _trend(key: str, team: str, week: int, share: bool, ctx: Context) -> Reply:
         others = sorted(v for code, v in history.of_week(w).items()
                         if code != team and v is not None)
         if others:
-            b = benchmark(dict(enumerate(others)), None, "neither")
-            bands[w] = (b.p25, b.median, b.p75)
+            bands[w] = tuple(percentile(others, q) for q in (25, 50, 75))
     name = title(key, tr)
     week_text = tr.week(weeks.label(week))
     value = own.get(week)
@@ -282,7 +280,7 @@ def _comparison(key: str, team: str | None, week: int, share: bool, ctx: Context
     b = benchmark(values, team, better)
     text = tr("*{kpi}*, {week}: {count} teams, median {median}.").format(
         kpi=name, week=week_text, count=len(values),
-        median=show(key, benchmark(values, None, better).median, tr))
+        median=show(key, percentile(sorted(values.values()), 50), tr))
     if team in values:
         text += "\n" + tr("Team {team}: {value}").format(team=team, value=show(key, values[team], tr))
         if b.rank is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from commands.context import Context
 from commands.i18n import N_
+from commands.kpi_names import TITLES
 from commands.reply import Reply, UsageError
 from storage.errors import TeamError
 
@@ -64,14 +65,8 @@ def help_reply(ctx: Context) -> Reply:
         for example, what in module.EXAMPLES:
             lines.append(f"`{example}` — {tr(what)}")
     lines += ["", tr("Key figures: {names}").format(names=", ".join(
-        tr(t) for t in _titles())), tr("Add *share* to show the answer to the whole channel.")]
+        tr(t) for t in TITLES.values())), tr("Add *share* to show the answer to the whole channel.")]
     return Reply("\n".join(lines))
-
-
-def _titles():
-    from commands.kpi_names import TITLES
-
-    return TITLES.values()
 
 
 def _admin(words: tuple[str, ...], ctx: Context) -> Reply:

@@ -18,7 +18,8 @@ Fetch = Callable[[str, Mapping[str, object]], list[tuple]]
 
 _TEAM = "SELECT id, code, language FROM teams WHERE code = :code"
 _CODES = "SELECT code FROM teams ORDER BY code"
-_WEEK = "SELECT team_id, kpi, value FROM kpi_values WHERE week = :week"
+_WEEK = ("SELECT t.code, k.kpi, k.value FROM kpi_values k JOIN teams t ON t.id = k.team_id "
+         "WHERE k.week = :week")
 
 
 def session_fetch(session) -> Fetch:
@@ -38,25 +39,35 @@ class KpiReport:
     benchmarks: dict[str, Benchmark]
 
 
-def kpi_report(fetch: Fetch, team_code: str, week: int) -> KpiReport:
-    """The team's KPIs in a week and their benchmark against every other team."""
+def kpi_report(fetch: Fetch, team_code: str, week: int,
+               values: WeekValues | None = None) -> KpiReport:
+    """The team's KPIs in a week and their benchmark against every other team; ``values`` are
+    the week's values (``week_values``) when the caller has them already."""
     found = fetch(_TEAM, {"code": team_code})
     if not found:
         known = [code for (code,) in fetch(_CODES, {})]
         hint = f"; known teams: {', '.join(known)}" if known else "; no teams exist yet"
         raise TeamError(f"no team with the code {team_code!r}{hint}")
-    team_id, code, language = found[0]
-    by_kpi: dict[str, dict[int, float | None]] = {k.key: {} for k in KPIS}
-    for row_team, kpi, value in fetch(_WEEK, {"week": week}):
+    _id, code, language = found[0]
+    by_kpi = week_values(fetch, week) if values is None else values
+    own = {k.key: by_kpi[k.key].get(code) for k in KPIS}
+    has_data = any(code in by_kpi[k.key] for k in KPIS)
+    benchmarks = {k.key: benchmark(by_kpi[k.key], code, k.better) for k in KPIS}
+    return KpiReport(code, language, week, has_data, own, benchmarks)
+
+
+WeekValues = dict[str, dict[str, float | None]]  # KPI key -> team code -> value
+
+
+def week_values(fetch: Fetch, week: int) -> WeekValues:
+    """Every team's value of every KPI in a week; a team without data in the week is absent."""
+    by_kpi: WeekValues = {k.key: {} for k in KPIS}
+    for code, kpi, value in fetch(_WEEK, {"week": week}):
         if kpi in by_kpi:
-            by_kpi[kpi][row_team] = value
-    values = {k.key: by_kpi[k.key].get(team_id) for k in KPIS}
-    has_data = any(team_id in by_kpi[k.key] for k in KPIS)
-    benchmarks = {k.key: benchmark(by_kpi[k.key], team_id, k.better) for k in KPIS}
-    return KpiReport(code, language, week, has_data, values, benchmarks)
+            by_kpi[kpi][code] = value
+    return by_kpi
 
 
-_CODES_WITH_DATA = "SELECT DISTINCT t.code FROM kpi_values k JOIN teams t ON t.id = k.team_id"
 _HISTORY = """
 SELECT t.code, k.week, k.value FROM kpi_values k JOIN teams t ON t.id = k.team_id
 WHERE k.kpi = :kpi AND k.week BETWEEN :first AND :last

@@ -90,20 +90,12 @@ class SlackStandIn:
     def wait_for(self, condition, timeout: float = 10.0):
         """Wait until ``condition()`` is truthy (checked whenever a call arrives); return it."""
         deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                self._lock.release()
-                try:
-                    value = condition()
-                finally:
-                    self._lock.acquire()
-                if value:
-                    return value
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"timed out; calls so far: "
-                                         f"{[c.method for c in self.calls]}")
-                self._changed.wait(min(left, 0.2))
+        while not (value := condition()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; calls so far: {[c.method for c in self.calls]}")
+            with self._changed:
+                self._changed.wait(0.05)  # a call that arrives in between is seen a turn later
+        return value
 
     # -- the server ---------------------------------------------------------------------------
 

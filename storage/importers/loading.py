@@ -86,8 +86,9 @@ class Writer:
                            for table, empty in self._empty.items() if empty}
         for table in _STAGES:
             staging.create(self.connection, table)
-        self._sqlite = self.connection.dialect.name == "sqlite"
-        if self._sqlite:  # a page cache that holds the indexes being appended to
+        self._cache_size = None
+        if self.connection.dialect.name == "sqlite":  # a page cache that holds the indexes being appended to
+            self._cache_size = self.connection.exec_driver_sql("PRAGMA cache_size").scalar()
             self.connection.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="teampuls-writer")
         self._pending: Future | None = None
@@ -108,8 +109,8 @@ class Writer:
             suspended.restore()
         for table in _STAGES:
             staging.drop(self.connection, table)
-        if self._sqlite:
-            self.connection.exec_driver_sql("PRAGMA cache_size=-2000")  # SQLite's default
+        if self._cache_size is not None:  # the connection goes back to the pool as it came
+            self.connection.exec_driver_sql(f"PRAGMA cache_size={int(self._cache_size)}")
 
     def discard(self) -> None:
         """Let the chunk in flight finish, after another error: the caller rolls back."""

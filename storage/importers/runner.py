@@ -84,43 +84,53 @@ def run_import(session: Session, files: Sequence[tuple[pathlib.Path, str | None]
     try:
         done_before = 0
         for name, kind, table, layout in tables:
-            checker = ChunkChecker(layout, table.decimal_comma)
-            duplicates = DuplicateKeys(kind)
-            writer.start_file(kind)
-            rows = 0
-            try:
-                for chunk in table.chunks:
-                    frame, chunk_errors = checker.check(chunk.lines, chunk.columns)
-                    errors.extend(FileError(name, e) for e in chunk_errors)
-                    earlier = duplicates.check(frame)
-                    if earlier.any():
-                        key = " and ".join(_key_names(kind, layout))
-                        for line, first in zip(frame["line"][earlier > 0], earlier[earlier > 0]):
-                            errors.append(FileError(name, RowError(
-                                int(line), "", f"repeats the {key} of line {int(first)}")))
-                        frame = frame[earlier == 0]
-                    rows += len(frame)
-                    if not errors:  # once anything is refused, only checking goes on
-                        writer.write(kind, frame)
-                        result.teams.update(frame["team"].unique())
-                        if "date" in frame:
-                            result.weeks.update(weeks_of(frame["date"]).unique().tolist())
-                    if progress:
-                        progress(done_before + table.position(), total)
-            except UnreadableFile as error:
-                errors.append(FileError(name, RowError(0, "", str(error))))
+            def report(position: int, before: int = done_before) -> None:
+                if progress:
+                    progress(before + position, total)
+
+            rows = _import_file(name, kind, table, layout, writer, result, errors, report)
             done_before += table.size
             result.rows[kind] = result.rows.get(kind, 0) + rows
     except BaseException:
         writer.discard()  # the chunk in flight must finish before the caller rolls back
         raise
-
     writer.close()
     if errors:
         raise ImportRefused(sorted(errors, key=lambda e: (e.file, e.error)))
     result.teams_created = writer.teams_created
     result.kpi_team_weeks = refresh(session, writer.touched)
     return result
+
+
+def _import_file(name: str, kind: str, table, layout, writer: Writer, result: ImportResult,
+                 errors: list[FileError], report: Callable[[int], None]) -> int:
+    """Check one file chunk by chunk (adding to ``errors``) and hand the good rows to the writer
+    as long as nothing has been refused; returns how many rows passed the checks."""
+    checker = ChunkChecker(layout, table.decimal_comma)
+    duplicates = DuplicateKeys(kind)
+    writer.start_file(kind)
+    rows = 0
+    try:
+        for chunk in table.chunks:
+            frame, chunk_errors = checker.check(chunk.lines, chunk.columns)
+            errors.extend(FileError(name, e) for e in chunk_errors)
+            earlier = duplicates.check(frame)
+            if earlier.any():
+                key = " and ".join(_key_names(kind, layout))
+                for line, first in zip(frame["line"][earlier > 0], earlier[earlier > 0]):
+                    errors.append(FileError(name, RowError(
+                        int(line), "", f"repeats the {key} of line {int(first)}")))
+                frame = frame[earlier == 0]
+            rows += len(frame)
+            if not errors:  # once anything is refused, only checking goes on
+                writer.write(kind, frame)
+                result.teams.update(frame["team"].unique())
+                if "date" in frame:
+                    result.weeks.update(weeks_of(frame["date"]).unique().tolist())
+            report(table.position())
+    except UnreadableFile as error:
+        errors.append(FileError(name, RowError(0, "", str(error))))
+    return rows
 
 
 def _key_names(kind: str, layout) -> list[str]:
