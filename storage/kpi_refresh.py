@@ -15,6 +15,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from metrics.kpi_compute import COMPONENTS, compute
+from metrics.visit_components import visit_components
 from storage import staging
 from storage.bulk import insert_frame
 from storage.importers.loading import Touched
@@ -29,26 +30,21 @@ FROM stage_targets t JOIN hours h ON h.team_id = t.team_id AND h.week = t.week
 GROUP BY t.team_id, t.week
 """
 
-_VISITS = """
-SELECT t.team_id, t.week,
-       SUM(CASE WHEN v.status = 'delivered' THEN v.minutes ELSE 0 END) AS client_minutes,
-       COUNT(DISTINCT CASE WHEN v.status = 'delivered' THEN v.citizen_ref END) AS clients,
-       COUNT(*) AS visit_rows
-FROM stage_targets t JOIN visits v ON v.team_id = t.team_id AND v.week = t.week
-GROUP BY t.team_id, t.week
+# Delivered visits per team, week, citizen and employee, in the target weeks and the weeks
+# before them (continuity looks back one week): ``metrics.visit_components`` sums them up.
+_VISIT_SUMS = """
+SELECT v.team_id, v.week, v.citizen_ref, v.employee_id, COUNT(*) AS visits,
+       SUM(v.minutes) AS minutes
+FROM (SELECT team_id, week FROM stage_targets UNION SELECT team_id, week - 1 FROM stage_targets) w
+JOIN visits v ON v.team_id = w.team_id AND v.week = w.week
+WHERE v.status = 'delivered'
+GROUP BY v.team_id, v.week, v.citizen_ref, v.employee_id
 """
 
-_CONTINUITY = """
-SELECT team_id, week, SUM(carers) AS continuity_carers, COUNT(*) AS continuity_citizens
-FROM (
-    SELECT t.team_id, t.week, v.citizen_ref, COUNT(DISTINCT v.employee_id) AS carers
-    FROM stage_targets t
-    JOIN visits v ON v.team_id = t.team_id AND v.week BETWEEN t.week - 1 AND t.week
-    WHERE v.status = 'delivered'
-    GROUP BY t.team_id, t.week, v.citizen_ref
-    HAVING COUNT(*) >= 2
-) per_citizen
-GROUP BY team_id, week
+_VISIT_ROWS = """
+SELECT t.team_id, t.week, COUNT(*) AS visit_rows
+FROM stage_targets t JOIN visits v ON v.team_id = t.team_id AND v.week = t.week
+GROUP BY t.team_id, t.week
 """
 
 # A sick episode starts on a sick day (a sick row with hours > 0) whose employee's most recent
@@ -132,10 +128,14 @@ def refresh(session: Session, touched: Touched) -> int:
     targets = targets_of(connection, touched)
     if not targets:
         return 0
-    return refresh_team_weeks(connection, targets)
+    visits = touched.visits.sums() if touched.visits is not None else None
+    return refresh_team_weeks(connection, targets, visits)
 
 
-def refresh_team_weeks(connection: Connection, targets: set[tuple[int, int]]) -> int:
+def refresh_team_weeks(connection: Connection, targets: set[tuple[int, int]],
+                       visits: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> int:
+    """Recompute and store the KPIs of ``targets``. ``visits`` are the sums and rows of every
+    visit in the table (``VisitsInHand.sums``) when the caller has them; else they are read."""
     staging.create(connection, staging.STAGE_TARGETS)
     target_frame = pd.DataFrame(sorted(targets), columns=["team_id", "week"])
     insert_frame(connection, "stage_targets", target_frame)
@@ -144,9 +144,13 @@ def refresh_team_weeks(connection: Connection, targets: set[tuple[int, int]]) ->
         # planner's view of visits and hours stale until autovacuum runs after the commit.
         connection.execute(text("ANALYZE stage_targets, visits, hours"))
 
+    if visits is None:
+        visits = _frame(connection, _VISIT_SUMS), _frame(connection, _VISIT_ROWS)
+    visit_sums, visit_rows = visits
     parts = target_frame
-    for sql in (_HOURS, _VISITS, _CONTINUITY, _SICK_EPISODES):
-        parts = parts.merge(_frame(connection, sql), on=["team_id", "week"], how="left")
+    for part in (_frame(connection, _HOURS), visit_components(visit_sums), visit_rows,
+                 _frame(connection, _SICK_EPISODES)):
+        parts = parts.merge(part, on=["team_id", "week"], how="left")
     parts["contracted"] = _contracted(_frame(connection, _CONTRACTED), target_frame)
     active = (parts["hours_rows"].fillna(0) > 0) | (parts["visit_rows"].fillna(0) > 0)
     components = parts.loc[active, ["team_id", "week", *COMPONENTS]].astype(

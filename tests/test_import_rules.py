@@ -249,3 +249,33 @@ def test_a_first_load_leaves_every_index_and_foreign_key_in_place(cli, edge, tmp
     cli("import", visits, hours, ok=not refused)
     assert shape() == before
     assert count(edge, Visit) == (0 if refused else 1)
+
+
+def _rows(path) -> list[tuple[int, list[str]]]:
+    """The rows a reader gives, less those the checker drops as blank."""
+    table = reading.open_table(path, 10**6)
+    rows = [(int(line), [str(c.iat[i]) for c in chunk.columns])
+            for chunk in table.chunks for i, line in enumerate(chunk.lines)]
+    return [(line, fields) for line, fields in rows if any(f.strip() for f in fields)]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+@pytest.mark.parametrize("separator", [",", ";", "\t"])
+def test_the_fast_reader_reads_as_the_exact_reader_does(tmp_path, encoding, separator):
+    """Files without quotes go through Arrow's reader, the others through Python's csv module;
+    line numbers, blank lines, short rows, empty trailing fields and every encoding must come
+    out the same."""
+    lines = ["", "medarbejder,hold,dato,type,timer", "Æ1,Ø-T,06-01-2025,syg,7", "",
+             "E2,T,06-01-2025", "E3,T,07-01-2025,ferie,7,,", " ,  ,,,", "E4,T,08-01-2025,arbejde,5"]
+    text = "\r\n".join(line.replace(",", separator) for line in lines) + "\r\n"
+    fast = write(tmp_path / "fast.csv", text, encoding)
+    exact = write(tmp_path / "exact.csv", text.replace("Æ1", '"Æ1"'), encoding)
+    assert _rows(fast) == _rows(exact)
+    assert [line for line, _ in _rows(fast)] == [3, 5, 6, 8]
+    assert _rows(fast)[1][1] == ["E2", "T", "06-01-2025", "", ""]
+
+
+def test_the_fast_reader_replaces_bytes_cp1252_leaves_undefined(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_bytes(STAFF_HEADER.encode() + b"E\x81\xe6,T1,nurse,37,2025-01-06,\n")
+    assert _rows(path) == [(2, ["E\ufffd\u00e6", "T1", "nurse", "37", "2025-01-06", ""])]

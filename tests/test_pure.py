@@ -150,3 +150,55 @@ def test_trend_chart_marks_missing_weeks_and_draws_a_png():
     hatched = [p for p in figure.axes[0].patches if p.get_hatch() == "//"]
     assert len(hatched) == 2  # one mark per missing week
     assert to_png(figure).startswith(b"\x89PNG")
+
+
+def _naive_visit_components(rows: list[tuple]) -> dict[tuple[int, int], tuple]:
+    """The contract's definitions, one team-week at a time; rows are
+    (team, week, citizen, employee, visits, minutes)."""
+    out = {}
+    for team, week in {(r[0], r[1]) for r in rows} | {(r[0], r[1] + 1) for r in rows}:
+        own = [r for r in rows if r[0] == team and r[1] == week]
+        window = [r for r in rows if r[0] == team and r[1] in (week - 1, week)]
+        carers, citizens = 0, 0
+        for citizen in {r[2] for r in window}:
+            mine = [r for r in window if r[2] == citizen]
+            if sum(r[4] for r in mine) >= 2:
+                carers += len({r[3] for r in mine})
+                citizens += 1
+        out[team, week] = (sum(r[5] for r in own), len({r[2] for r in own if r[4] > 0}),
+                           carers, citizens)
+    return out
+
+
+def test_visit_components_follow_the_contract_on_random_visits():
+    import pandas as pd
+
+    from metrics.visit_components import VISIT_COMPONENTS, visit_components
+
+    rng = np.random.default_rng(11)
+    rows = [(int(rng.integers(1, 4)), int(rng.choice([100, 101, 102, 104, 105])),
+             f"B-{rng.integers(0, 6)}", int(rng.integers(0, 4)), int(rng.integers(1, 3)),
+             int(rng.integers(5, 60))) for _ in range(400)]
+    frame = pd.DataFrame(rows, columns=["team_id", "week", "citizen_ref", "employee_id",
+                                        "visits", "minutes"])
+    got = visit_components(frame.sample(frac=1, random_state=3))  # any order
+    expected = _naive_visit_components(rows)
+    for team, week, *values in got[["team_id", "week", *VISIT_COMPONENTS]].itertuples(
+            index=False):
+        assert tuple(values) == expected.get((team, week), (0, 0, 0, 0)), (team, week)
+    assert {(t, w) for t, w in expected} <= set(zip(got["team_id"], got["week"]))
+
+
+def test_continuity_counts_a_carer_of_both_weeks_once():
+    import pandas as pd
+
+    from metrics.visit_components import visit_components
+
+    frame = pd.DataFrame({"team_id": [1, 1, 1], "week": [10, 11, 11],
+                          "citizen_ref": ["B-1", "B-1", "B-1"], "employee_id": ["E1", "E1", "E2"],
+                          "visits": [1, 1, 1], "minutes": [30, 20, 10]})
+    got = visit_components(frame).set_index("week")
+    assert got.loc[10, "continuity_citizens"] == 0  # one visit only in weeks 9 and 10
+    assert got.loc[11, ["continuity_carers", "continuity_citizens"]].tolist() == [2, 1]
+    assert got.loc[12, ["continuity_carers", "continuity_citizens", "clients"]].tolist() == [2, 1, 0]
+    assert got.loc[11, "client_minutes"] == 30

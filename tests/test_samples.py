@@ -11,7 +11,7 @@ import pytest
 
 from metrics import weeks
 from storage.queries import kpi_report, session_fetch
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import NOW, ROOT, SAMPLES
 
 EXPECTED = list(csv.DictReader((SAMPLES / "expected_kpis.csv").open(encoding="utf-8")))
 FILES = ("staff", "hours", "visits", "norms")
@@ -119,3 +119,29 @@ def test_kpi_json_starts_without_sqlalchemy(cli, edge):
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
     assert json.loads(done.stdout)["team"] == row["team"]
     assert not {m for m in imported if m.split(".")[0] in ("sqlalchemy", "pandas", "alembic")}
+
+
+def test_a_first_load_sums_visits_in_hand_as_the_table_would(cli, edge, tmp_path):
+    """A first load into empty tables sums the visits it holds instead of reading them back;
+    recomputing every team-week from the table must store the very same values."""
+    from sqlalchemy import select
+
+    from storage.demo_exports import DemoShape, generate
+    from storage.kpi_refresh import refresh_team_weeks
+    from storage.models import KpiValue
+
+    generate(weeks.monday(weeks.last_complete(NOW.date())), DemoShape(teams=3, weeks=8)).write(
+        tmp_path)
+    cli("import", *(tmp_path / f"{kind}.csv" for kind in FILES))
+
+    def stored():
+        with edge.sessions.begin() as session:
+            return {(r.team_id, r.week, r.kpi): (r.value, r.numerator, r.denominator)
+                    for r in session.scalars(select(KpiValue))}
+
+    in_hand = stored()
+    with edge.sessions.begin() as session:
+        refresh_team_weeks(session.connection(), {(t, w) for t, w, _ in in_hand})
+    read_back = stored()
+    assert len(in_hand) == 3 * 8 * 7
+    assert read_back == in_hand

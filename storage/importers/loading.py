@@ -23,6 +23,7 @@ from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from metrics import weeks
+from metrics.visit_components import VISIT_SUMS
 from storage import staging
 from storage.bulk import SuspendedIndexes, insert_frame
 from storage.importers.validation import EPOCH_ORDINAL
@@ -34,14 +35,64 @@ _STAGES = (staging.STAGE_VISITS, staging.STAGE_STAFF, staging.STAGE_NORMS, stagi
 
 
 def iso_dates(ordinals: pd.Series) -> pd.Series:
-    """ISO date text of date ordinals (``None`` where the ordinal is 0)."""
-    values = ordinals.to_numpy(dtype=np.int64)
-    text_dates = (values - EPOCH_ORDINAL).astype("datetime64[D]").astype(str)
-    return pd.Series(np.where(values > 0, text_dates, None), dtype=object)
+    """ISO date text of date ordinals (``None`` where the ordinal is 0). A chunk holds few
+    distinct dates, so each is formatted once."""
+    codes, distinct = pd.factorize(ordinals.to_numpy(dtype=np.int64))
+    text_dates = (distinct - EPOCH_ORDINAL).astype("datetime64[D]").astype(str).astype(object)
+    text_dates[distinct <= 0] = None
+    return pd.Series(text_dates[codes], dtype=object)
 
 
 def weeks_of(ordinals: pd.Series) -> pd.Series:
     return weeks.of_ordinal(ordinals.astype(np.int64))
+
+
+class VisitsInHand:
+    """The visits an import writes into an empty table, kept as integer codes while they are
+    all the table holds, so that the KPI refresh sums them in memory instead of reading them
+    back: the delivered visits per team, week, citizen and employee, and the rows per team-week.
+    """
+
+    def __init__(self, team_ids: dict[str, int]) -> None:
+        self._team_ids = team_ids  # team code -> id, filled in as the writer meets teams
+        self._codes: dict[str, dict] = {"team": {}, "citizen_ref": {}, "employee_id": {}}
+        self._delivered: list[pd.DataFrame] = []
+        self._rows: list[pd.Series] = []
+
+    def add(self, frame: pd.DataFrame) -> None:
+        """A checked chunk of visits (columns team, citizen_ref, employee_id, date, minutes,
+        status)."""
+        team = self._code("team", frame["team"])
+        week = weeks_of(frame["date"]).to_numpy(dtype=np.int64)
+        self._rows.append(pd.DataFrame({"team_id": team, "week": week}).value_counts())
+        delivered = (frame["status"] == "delivered").to_numpy()
+        self._delivered.append(pd.DataFrame({
+            "team_id": team[delivered], "week": week[delivered],
+            "citizen_ref": self._code("citizen_ref", frame["citizen_ref"][delivered]),
+            "employee_id": self._code("employee_id", frame["employee_id"][delivered]),
+            "visits": np.ones(int(delivered.sum()), dtype=np.int64),
+            "minutes": frame["minutes"].to_numpy(dtype=np.int64)[delivered],
+        }))
+
+    def _code(self, name: str, values: pd.Series) -> np.ndarray:
+        codes, uniques = pd.factorize(values)
+        known = self._codes[name]
+        mapping = np.fromiter((known.setdefault(value, len(known)) for value in uniques),
+                              dtype=np.int64, count=len(uniques))
+        return mapping[codes]
+
+    def sums(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The visit sums (``metrics.visit_components.VISIT_SUMS``), and the rows of each
+        team-week (team_id, week, visit_rows); teams by their database ids."""
+        ids = np.array([self._team_ids[code] for code in self._codes["team"]], dtype=np.int64)
+        sums = pd.concat([pd.DataFrame(columns=list(VISIT_SUMS), dtype=np.int64),
+                          *self._delivered], ignore_index=True)
+        sums["team_id"] = ids[sums["team_id"].to_numpy(dtype=np.int64)]
+        rows = pd.concat(self._rows).groupby(level=[0, 1]).sum() if self._rows else None
+        return sums, pd.DataFrame({
+            "team_id": ids[rows.index.get_level_values(0)] if rows is not None else [],
+            "week": rows.index.get_level_values(1) if rows is not None else [],
+            "visit_rows": rows.to_numpy() if rows is not None else []}, dtype=np.int64)
 
 
 @dataclass
@@ -53,6 +104,9 @@ class Touched:
     staff_ranges: set[tuple[int, int, int | None]] = field(default_factory=set)
     # employee_id -> earliest date (ISO) touched, for the sick episodes that follow.
     employees: dict[str, str] = field(default_factory=dict)
+    # Every visit of the table when this import wrote them all (a first load); else None,
+    # and the refresh reads them from the table.
+    visits: VisitsInHand | None = None
 
     def add_employees(self, frame: pd.DataFrame) -> None:
         """``frame`` has columns employee_id and date (ISO text)."""
@@ -82,6 +136,7 @@ class Writer:
             for table in ("visits", "hours")
         }
         self._files_written: dict[str, int] = {}
+        self._visits = VisitsInHand(self._team_ids) if self._empty["visits"] else None
         self._suspended = {table: SuspendedIndexes(self.connection, Base.metadata.tables[table])
                            for table, empty in self._empty.items() if empty}
         for table in _STAGES:
@@ -107,6 +162,8 @@ class Writer:
             self._worker.shutdown()
         for suspended in self._suspended.values():
             suspended.restore()
+        if self._visits is not None and self._files_written.get("visits"):
+            self.touched.visits = self._visits
         for table in _STAGES:
             staging.drop(self.connection, table)
         if self._cache_size is not None:  # the connection goes back to the pool as it came
@@ -124,6 +181,8 @@ class Writer:
         self._files_written[kind] = self._files_written.get(kind, 0) + 1
         if kind in self._suspended and self._files_written[kind] > 1:
             self._suspended[kind].restore()  # the next file replaces rows: look-ups need them
+        if kind == "visits" and self._files_written[kind] > 1:
+            self._visits = None  # it may replace visits in hand: the refresh reads the table
         self._pairs_done: set[tuple[int, int]] = set()
 
     def _may_replace(self, table: str) -> bool:
@@ -131,15 +190,16 @@ class Writer:
 
     # -- teams --------------------------------------------------------------------------------
 
-    def team_ids(self, codes: pd.Series) -> pd.Series:
-        for code in codes.unique():
+    def team_ids(self, codes: pd.Series) -> np.ndarray:
+        positions, distinct = pd.factorize(codes)
+        for code in distinct:
             if code not in self._team_ids:
                 team = Team(code=code, name=code)
                 self.session.add(team)
                 self.session.flush()
                 self._team_ids[code] = team.id
                 self.teams_created.append(code)
-        return codes.map(self._team_ids).astype(np.int64)
+        return np.array([self._team_ids[code] for code in distinct], dtype=np.int64)[positions]
 
     def _stage(self, table, frame: pd.DataFrame) -> None:
         self.connection.execute(table.delete())
@@ -149,6 +209,8 @@ class Writer:
 
     def write(self, kind: str, frame: pd.DataFrame) -> None:
         """Hand a checked chunk to the worker; the previous chunk is written first."""
+        if kind == "visits" and self._visits is not None:
+            self._visits.add(frame)  # while the previous chunk is being written
         self.wait()
         self._pending = self._worker.submit(getattr(self, f"_write_{kind}"), frame)
 

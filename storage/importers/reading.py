@@ -23,6 +23,8 @@ import pandas as pd
 
 CHUNK_ROWS = 100_000
 _BLOCK = 1 << 20
+_ARROW_BLOCK = 1 << 23  # bytes of CSV text per chunk of the fast reader
+_LINE_ONLY = b"\x01"  # the fast reader's separator: no byte of the file, so a row is a line
 
 # Limits for the inside of an XLSX file (a zip of XML parts).
 XLSX_MAX_UNCOMPRESSED = 2 * 1024**3
@@ -80,7 +82,8 @@ def open_table(path: pathlib.Path, max_bytes: int) -> Table:
 
 
 def _scan(path: pathlib.Path) -> tuple[str, bool]:
-    """One pass over a CSV file: its encoding, and whether it holds any quote character."""
+    """One pass over a CSV file: its encoding, and whether it must be read the exact way: it
+    holds a quote character, or the byte 0x01 that the fast reader takes as its separator."""
     with path.open("rb") as raw:
         start = raw.read(4)
         if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -94,7 +97,7 @@ def _scan(path: pathlib.Path) -> tuple[str, bool]:
             if b"\x00" in block:
                 raise UnreadableFile("the file holds NUL bytes: it is not a text export "
                                      "(UTF-16 files need a byte order mark)")
-            quotes = quotes or b'"' in block
+            quotes = quotes or b'"' in block or _LINE_ONLY in block
             if utf8:
                 try:
                     decoder.decode(block)
@@ -154,7 +157,7 @@ def _open_csv(path: pathlib.Path, size: int) -> Table:
     header = next(csv.reader([header_text], delimiter=separator))
     width = len(header)
     if not has_quotes:
-        # Without quote characters every row is one line: pandas' C parser, exact line numbers.
+        # Without quote characters every row is one line: Arrow's reader, exact line numbers.
         counter.close()
         fast_counter = _CountingReader(path.open("rb"))
         return Table(path, header, separator != ",",
@@ -196,23 +199,81 @@ def _open_csv(path: pathlib.Path, size: int) -> Table:
 
 def _fast_chunks(counter: _CountingReader, encoding: str, separator: str, header_line: int,
                  width: int) -> Iterator[Chunk]:
-    reader = pd.read_csv(
-        io.BufferedReader(counter, _BLOCK), sep=separator, header=None, names=range(width),
-        skiprows=header_line, dtype="str", keep_default_na=False, na_filter=False, skip_blank_lines=False,
-        quoting=csv.QUOTE_NONE, encoding=encoding, encoding_errors="replace",
-        chunksize=CHUNK_ROWS, engine="c")
+    """Chunks of a file without quotes, read by Arrow's CSV reader on its own threads (outside
+    Python's lock, so the database writer runs meanwhile). Each line is read whole, blank lines
+    too, and split at the separator, so the rows keep their exact line numbers."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as arrow_csv
+
+    source = io.BufferedReader(counter, _BLOCK) if encoding.startswith("utf-8") \
+        else _Utf8(counter, encoding)
+    reader = arrow_csv.open_csv(
+        source,
+        read_options=arrow_csv.ReadOptions(column_names=["text"], skip_rows=header_line,
+                                           block_size=_ARROW_BLOCK, encoding="utf8"),
+        parse_options=arrow_csv.ParseOptions(
+            delimiter=_LINE_ONLY.decode(), quote_char=False, escape_char=False,
+            newlines_in_values=False, ignore_empty_lines=False),
+        convert_options=arrow_csv.ConvertOptions(column_types={"text": pa.string()},
+                                                 strings_can_be_null=False))
     first = header_line + 1
     try:
-        with reader:
-            for frame in reader:
-                lines = np.arange(first, first + len(frame), dtype=np.int64)
-                first += len(frame)
-                yield Chunk(lines, [frame[i].reset_index(drop=True) for i in range(width)])
-    except pd.errors.ParserError as error:
-        message = str(error).split("C error: ")[-1]
-        raise UnreadableFile(f"not valid CSV: {message} (the header has {width})") from None
+        for batch in reader:
+            text = batch.column(0)
+            fields = pc.split_pattern(text, separator)
+            counts = pc.list_value_length(fields).to_numpy()
+            if (counts > width).any():
+                _refuse_extra_fields(fields, counts, width, first)
+            if (counts < width).any():  # short rows get empty fields, as the exact reader does
+                padding = pc.binary_repeat(separator, pa.array(np.maximum(width - counts, 0)))
+                fields = pc.split_pattern(pc.binary_join_element_wise(text, padding, ""),
+                                          separator)
+            lines = np.arange(first, first + len(text), dtype=np.int64)
+            first += len(text)
+            yield Chunk(lines, [pd.Series(pd.array(pc.list_element(fields, i), dtype="str"))
+                                for i in range(width)])
+    except pa.ArrowInvalid as error:
+        raise UnreadableFile(f"cannot read the file: {error}") from None
     finally:
         counter.close()
+
+
+def _refuse_extra_fields(fields, counts: np.ndarray, width: int, first: int) -> None:
+    """Fields beyond the header's are refused unless they are empty (a trailing separator)."""
+    for i in np.flatnonzero(counts > width):
+        extra = fields[int(i)].as_py()[width:]
+        if any(f.strip() for f in extra):
+            raise UnreadableFile(f"line {first + int(i)} has {len(extra) + width} fields, "
+                                 f"the header has {width}")
+
+
+class _Utf8(io.RawIOBase):
+    """A byte stream in ``encoding`` read as UTF-8; bytes that ``encoding`` leaves undefined
+    become U+FFFD, as the exact reader does."""
+
+    def __init__(self, raw: io.RawIOBase, encoding: str):
+        self.raw = raw
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending:
+            block = self.raw.read(_BLOCK)
+            self._pending = self._decoder.decode(block or b"", final=not block).encode("utf-8")
+            if not block:
+                break
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
 
 
 def _first_nonblank_line(text: io.TextIOBase) -> tuple[int, str] | None:
