@@ -22,6 +22,7 @@ from commands.context import Request
 from commands.dispatch import COMMANDS, answer, language_of_locale
 from commands.i18n import Translator
 from commands.reply import Reply
+from storage.kpi_cache import KpiCache
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Bot:
         self.edge = edge
         self.gateway = gateway
         self.answers = ThreadPoolExecutor(ANSWER_WORKERS, thread_name_prefix="teampuls-answer")
+        self.kpis = KpiCache()
         self._locales: dict[str, tuple[float, str | None]] = {}
         self._lock = threading.Lock()
 
@@ -52,7 +54,8 @@ class Bot:
             settings = self.edge.settings
             with self.edge.sessions.begin() as session:
                 reply = answer(request, session, now=self.edge.current(),
-                               default_language=settings.language, admins=settings.admins)
+                               default_language=settings.language, admins=settings.admins,
+                               cache=self.kpis)
             self.gateway.deliver(reply, channel=request.channel_id, user=request.user_id,
                                  response_url=response_url)
             if reply.sync_channels:

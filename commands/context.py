@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from commands.i18n import Translator
+from storage.kpi_cache import KpiReads
 from storage.models import Team
 
 
@@ -32,3 +33,4 @@ class Context:
     team: Team | None  # of the channel, else the user's only team
     user_teams: list[Team]  # the teams whose channels the user is in; [] in a team's channel
     admins: frozenset[str]  # Slack user ids allowed to run admin commands
+    reads: KpiReads  # KPI values, in the session's transaction (cached between requests)

@@ -12,6 +12,7 @@ from commands import kpi, teampuls
 from commands.context import Context, Request
 from commands.i18n import LANGUAGES, Translator
 from commands.reply import Reply, UsageError
+from storage.kpi_cache import KpiCache, KpiReads
 
 COMMANDS = {"/kpi": kpi, "/teampuls": teampuls}
 
@@ -27,7 +28,10 @@ def language_of_locale(locale: str | None) -> str | None:
 
 
 def answer(request: Request, session: Session, *, now: dt.datetime, default_language: str,
-           admins: frozenset[str]) -> Reply:
+           admins: frozenset[str], cache: KpiCache | None = None) -> Reply:
+    """``cache`` keeps KPI reads between requests (the bot has one); without it every read
+    goes to the database."""
+    from storage.queries import session_fetch
     from storage.teams import team_of_channel, teams_of_user
 
     module = COMMANDS.get(request.command)
@@ -41,7 +45,8 @@ def answer(request: Request, session: Session, *, now: dt.datetime, default_lang
     if module is None:
         return Reply(tr("I don't know the command {command}. Try /teampuls help.").format(
             command=request.command), error=True)
-    ctx = Context(request, session, now, tr, team, user_teams, admins)
+    ctx = Context(request, session, now, tr, team, user_teams, admins,
+                  KpiReads(session_fetch(session), cache))
     try:
         with session.begin_nested():  # a refused request leaves nothing half done
             return module.handle(module.parse(request.text), ctx)

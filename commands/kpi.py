@@ -21,7 +21,7 @@ from commands.reply import Chart, Reply, UsageError
 from metrics import weeks
 from metrics.benchmark import benchmark, percentile
 from metrics.kpis import BY_KEY, KPIS
-from storage.queries import kpi_history, kpi_report, session_fetch, team_codes, week_values
+from storage.queries import kpi_report, team_codes
 
 TREND_WEEKS = 26
 ALL_WORDS = frozenset({"all", "alle"})
@@ -103,7 +103,7 @@ def _week_number(text: str) -> int:
 # -- answering --------------------------------------------------------------------------------
 
 def handle(args: KpiArgs, ctx: Context) -> Reply:
-    codes = team_codes(session_fetch(ctx.session)) if args.words else []
+    codes = team_codes(ctx.reads.fetch) if args.words else []
     team = _team(args, ctx, codes)
     week = _week(args, ctx)
     if args.all_teams:
@@ -111,7 +111,7 @@ def handle(args: KpiArgs, ctx: Context) -> Reply:
             raise UsageError(N_("Name the key figure to compare, e.g. /kpi sygefravær alle"))
         return _comparison(args.kpi, team, week, args.share, ctx)
     if team is None:
-        raise _no_team(ctx, codes or team_codes(session_fetch(ctx.session)))
+        raise _no_team(ctx, codes or team_codes(ctx.reads.fetch))
     if args.kpi is None:
         return _card(team, week, args.share, ctx)
     return _trend(args.kpi, team, week, args.share, ctx)
@@ -181,10 +181,10 @@ def _card(team: str, week: int, share: bool, ctx: Context) -> Reply:
     from charts.render import to_png
 
     tr = ctx.tr
-    fetch = session_fetch(ctx.session)
-    values = week_values(fetch, week)  # one query serves the card, the benchmark and the chart
-    report = kpi_report(fetch, team, week, values)
-    previous = kpi_report(fetch, team, week - 1)
+    reads = ctx.reads
+    values = reads.week_values(week)  # serves the card, the benchmark and the chart
+    report = kpi_report(reads.fetch, team, week, values)
+    previous = kpi_report(reads.fetch, team, week - 1, reads.week_values(week - 1))
     week_text = tr.week(weeks.label(week))
     heading = tr("*Team {team}*, {week}").format(team=team, week=week_text)
     if not report.has_data:
@@ -226,7 +226,7 @@ def _trend(key: str, team: str, week: int, share: bool, ctx: Context) -> Reply:
 
     tr = ctx.tr
     first = week - TREND_WEEKS + 1
-    history = kpi_history(session_fetch(ctx.session), key, first, week)
+    history = ctx.reads.history(key, first, week)
     own = history.values.get(team, {})
     bands = {}
     for w in range(first, week + 1):
@@ -268,7 +268,7 @@ def _comparison(key: str, team: str | None, week: int, share: bool, ctx: Context
 
     tr = ctx.tr
     values = {code: v for code, v in
-              kpi_history(session_fetch(ctx.session), key, week, week).of_week(week).items()
+              ctx.reads.history(key, week, week).of_week(week).items()
               if v is not None}
     name = title(key, tr)
     week_text = tr.week(weeks.label(week))

@@ -157,6 +157,7 @@ def refresh_team_weeks(connection: Connection, targets: set[tuple[int, int]],
         {name: float for name in COMPONENTS}).fillna(0.0)
     values = compute(components)
 
+    connection.execute(text("UPDATE kpi_version SET version = version + 1"))
     connection.execute(text(
         "DELETE FROM kpi_values WHERE EXISTS (SELECT 1 FROM stage_targets t "
         "WHERE t.team_id = kpi_values.team_id AND t.week = kpi_values.week)"))

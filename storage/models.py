@@ -166,3 +166,14 @@ class KpiValue(Base):
     value: Mapped[float | None] = mapped_column(Float)
     numerator: Mapped[float | None] = mapped_column(Float)
     denominator: Mapped[float | None] = mapped_column(Float)
+
+
+class KpiVersion(Base):
+    """One row whose version every KPI refresh raises in its own transaction: readers that
+    cache KPI values (the bot) know from it when their copies are stale."""
+
+    __tablename__ = "kpi_version"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)

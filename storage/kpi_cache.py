@@ -1,0 +1,66 @@
+"""KPI values change only when an import refreshes them, and every team's answer reads the same
+weeks of every team (its benchmark). ``KpiCache`` keeps recent reads between requests, keyed by
+the ``kpi_version`` that each refresh raises in its own transaction, so a stale copy is never
+used: a request reads the version once, in its transaction, and takes only copies of that
+version.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from functools import cached_property
+
+from storage.queries import Fetch, KpiHistory, WeekValues, kpi_history, week_values
+
+ENTRIES = 24  # a 26-week history of 1,000 teams is about 3 MB
+
+
+class KpiCache:
+    """Shared by the requests of one process; safe across threads. Copies handed out are
+    shared too: callers must not change them."""
+
+    def __init__(self, entries: int = ENTRIES):
+        self.entries = entries
+        self._copies: OrderedDict[tuple, object] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple, read: Callable[[], object]) -> object:
+        with self._lock:
+            if key in self._copies:
+                self._copies.move_to_end(key)
+                self.hits += 1
+                return self._copies[key]
+            self.misses += 1
+        value = read()  # outside the lock: requests read in parallel
+        with self._lock:
+            self._copies[key] = value
+            while len(self._copies) > self.entries:
+                self._copies.popitem(last=False)
+        return value
+
+
+class KpiReads:
+    """The KPI reads of one request, through ``cache`` when there is one."""
+
+    def __init__(self, fetch: Fetch, cache: KpiCache | None = None):
+        self.fetch = fetch
+        self.cache = cache
+
+    @cached_property
+    def version(self) -> int:
+        return self.fetch("SELECT version FROM kpi_version", {})[0][0]
+
+    def week_values(self, week: int) -> WeekValues:
+        return self._read(("week", week), lambda: week_values(self.fetch, week))
+
+    def history(self, kpi: str, first_week: int, last_week: int) -> KpiHistory:
+        return self._read(("history", kpi, first_week, last_week),
+                          lambda: kpi_history(self.fetch, kpi, first_week, last_week))
+
+    def _read(self, key: tuple, read: Callable[[], object]):
+        if self.cache is None:
+            return read()
+        return self.cache.get((self.version, *key), read)
