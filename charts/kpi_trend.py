@@ -19,37 +19,41 @@ def trend_figure(weeks: Sequence[int], own: Mapping[int, float | None],
     (25th percentile, median, 75th percentile)."""
     team_label, _others, middle_label, median_label, norm_label, missing_label = legend[:6]
     figure = style.figure(legend_rows=2)
-    axes = figure.subplots()
-    style.tidy(axes)
-    axes.set_title(title, loc="left", fontsize=style.TITLE, color=style.TEXT)
+    values = [own.get(w) for w in weeks]
+    shown = [v for v in values if v is not None] + list(norm or ())
+    shown += [v for w in weeks if w in bands for v in (bands[w][0], bands[w][2])]
+    frame = style.Frame(figure, (-0.6, len(weeks) - 0.4 + 0.12 * len(weeks)),
+                        style.limits(shown or [0.0, 1.0], floor=0.0))
+    frame.title(title)
+    keys = [style.Key(team_label, style.TEAM, width=3)]
     x = list(range(len(weeks)))
-    if norm:
-        axes.axhspan(*norm, color=style.NORM, alpha=0.18, lw=0, label=norm_label)
     band_x = [i for i, w in zip(x, weeks) if w in bands]
     if band_x:
-        low = [bands[weeks[i]][0] for i in band_x]
-        mid = [bands[weeks[i]][1] for i in band_x]
-        high = [bands[weeks[i]][2] for i in band_x]
-        axes.fill_between(band_x, low, high, color=style.OTHERS, alpha=0.3, lw=0,
-                          label=middle_label)
-        axes.plot(band_x, mid, color=style.MEDIAN, lw=2, ls="--", label=median_label)
-    values = [own.get(w) for w in weeks]
-    # None breaks the line, so a missing week is a visible gap
-    axes.plot(x, [float("nan") if v is None else v for v in values], color=style.TEAM, lw=3,
-              marker="o", markersize=5, label=team_label)
+        low, mid, high = zip(*(bands[weeks[i]] for i in band_x))
+        frame.band(band_x, low, high, color=style.OTHERS, alpha=0.3, lw=0)
+        frame.line(band_x, mid, color=style.MEDIAN, lw=2, ls="--")
+        keys += [style.Key(middle_label, style.OTHERS, "band", alpha=0.3),
+                 style.Key(median_label, style.MEDIAN, width=2, style="--")]
+    if norm:
+        frame.rect(frame.xlim[0], norm[0], frame.xlim[1] - frame.xlim[0], norm[1] - norm[0],
+                   color=style.NORM, alpha=0.18, lw=0)
+        keys.append(style.Key(norm_label, style.NORM, "band", alpha=0.18))
     missing = [i for i, w in enumerate(weeks) if w not in own]
-    for n, i in enumerate(missing):
-        axes.axvspan(i - 0.5, i + 0.5, color=style.MISSING, alpha=0.15, lw=0, hatch="//",
-                     label=missing_label if n == 0 else None)
-    last = values[-1]
-    if last is not None:
-        axes.annotate(format_value(last), (x[-1], last), xytext=(6, 0),
-                      textcoords="offset points", va="center", fontsize=style.FONT,
-                      color=style.TEAM, fontweight="bold")
+    for i in missing:
+        frame.rect(i - 0.5, frame.ylim[0], 1, frame.ylim[1] - frame.ylim[0], color=style.MISSING,
+                   alpha=0.15, lw=0, hatch="//")
+    if missing:
+        keys.append(style.Key(missing_label, style.MISSING, "hatch", alpha=0.15))
+    frame.y_scale(format_value)
+    frame.axis_lines()
+    # None breaks the line, so a missing week is a visible gap
+    frame.line(x, [float("nan") if v is None else v for v in values], color=style.TEAM, lw=3,
+               marker="o", markersize=5, zorder=3)
+    if values[-1] is not None:
+        frame.text(x[-1], values[-1], format_value(values[-1]), dx=6, va="center",
+                   fontsize=style.FONT, color=style.TEAM, fontweight="bold")
     step = max(1, len(weeks) // 4)
     ticks = list(range(len(weeks) - 1, -1, -step))[::-1]
-    axes.set_xticks(ticks, [week_label(weeks[i]) for i in ticks])
-    axes.set_xlim(-0.6, len(weeks) - 0.4 + 0.12 * len(weeks))
-    style.value_axis(axes.yaxis, format_value)
-    figure.legend(loc="lower center", ncols=3, frameon=False, fontsize=style.FONT - 2)
+    frame.x_labels(ticks, lambda i: week_label(weeks[i]))
+    style.legend(figure, keys)
     return figure

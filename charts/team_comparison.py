@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 from charts import style
 from metrics.benchmark import percentile
 
 LABELLED_TEAMS = 30  # beyond this, bars are too thin to label on a phone
+_BAR = 0.75  # of a row
 
 
 def comparison_figure(ordered: Sequence[tuple[str, float]], team: str | None,
@@ -23,38 +25,48 @@ def comparison_figure(ordered: Sequence[tuple[str, float]], team: str | None,
     labelled = len(ordered) <= LABELLED_TEAMS
     height = max(3.2, 1.4 + 0.3 * len(ordered)) if labelled else style.SIZE[1]
     figure = style.figure(style.SIZE[0], height, left=1.2 if labelled else 0.9)
-    axes = figure.subplots()
-    style.tidy(axes)
-    axes.set_title(title, loc="left", fontsize=style.TITLE, color=style.TEXT)
-    colours = [style.TEAM if code == team else style.OTHERS for code in codes]
-    positions = list(range(len(ordered)))
-    if norm:
-        axes.axvspan(*norm, color=style.NORM, alpha=0.18, lw=0, label=norm_label)
-    if labelled:
-        axes.barh(positions, values, color=colours, height=0.75)
-    else:  # one shape for the many teams, one bar for the team: fast to draw
-        axes.fill_betweenx(positions, 0, values, step="mid", color=style.OTHERS, lw=0)
-        if team in codes:
-            at = codes.index(team)
-            axes.barh([at], [values[at]], color=style.TEAM, height=max(1.0, len(codes) / 120))
-    axes.axvline(percentile(sorted(values), 50), color=style.MEDIAN, lw=2, ls="--",
-                 label=median_label)
-    axes.invert_yaxis()  # best at the top
-    if labelled:
-        axes.set_yticks(positions, codes)
-        for tick, code in zip(axes.get_yticklabels(), codes):
-            if code == team:
-                tick.set_fontweight("bold")
-                tick.set_color(style.TEAM)
-        for position, value in zip(positions, values):
-            axes.annotate(format_value(value), (value, position), xytext=(4, 0),
-                          textcoords="offset points", va="center", fontsize=style.FONT - 3)
-    else:
-        axes.set_yticks([positions[codes.index(team)]] if team in codes else [],
-                        [team] if team in codes else [])
     low = min(0.0, min(values))
     high = max(values + ([norm[1]] if norm else []))
-    axes.set_xlim(low, high * 1.18 if high > 0 else 1.0)
-    style.value_axis(axes.xaxis, format_value)
-    figure.legend(loc="lower center", ncols=2, frameon=False, fontsize=style.FONT - 2)
+    frame = style.Frame(figure, (low, high * 1.18 if high > 0 else 1.0),
+                        (len(ordered) - 0.5, -0.5))  # best at the top
+    frame.title(title)
+    keys = [style.Key(median_label, style.MEDIAN, width=2, style="--")]
+    if norm:
+        frame.rect(norm[0], frame.ylim[1], norm[1] - norm[0], frame.ylim[0] - frame.ylim[1],
+                   color=style.NORM, alpha=0.25, lw=0, zorder=2.5)  # over the bars
+        keys.append(style.Key(norm_label, style.NORM, "band", alpha=0.18))
+    frame.x_scale(format_value)
+    if labelled:
+        frame.add(PolyCollection(
+            [_bar(row, value) for row, value in enumerate(values)],
+            facecolors=[style.TEAM if code == team else style.OTHERS for code in codes],
+            linewidths=0, transform=frame.transform))
+        for row, (code, value) in enumerate(ordered):
+            mine = code == team
+            frame.text(frame.xlim[0], row, code, dx=-5, ha="right", va="center",
+                       fontsize=style.FONT - 1, color=style.TEAM if mine else style.TEXT,
+                       fontweight="bold" if mine else "normal")
+            frame.text(value, row, format_value(value), dx=4, va="center",
+                       fontsize=style.FONT - 3, color=style.TEXT)
+    else:  # one shape for the many teams, one bar for the team: fast to draw
+        steps = [(0, -0.5)] + [point for row, value in enumerate(values)
+                               for point in ((value, row - 0.5), (value, row + 0.5))]
+        frame.add(PolyCollection([steps + [(0, len(values) - 0.5)]], facecolors=style.OTHERS,
+                                 linewidths=0, transform=frame.transform))
+        if team in codes:
+            at = codes.index(team)
+            frame.add(PolyCollection([_bar(at, values[at], max(1.0, len(codes) / 120))],
+                                     facecolors=style.TEAM, linewidths=0,
+                                     transform=frame.transform))
+            frame.text(frame.xlim[0], at, team, dx=-5, ha="right", va="center",
+                       fontsize=style.FONT - 1, color=style.TEAM, fontweight="bold")
+    median = percentile(sorted(values), 50)
+    frame.line([median, median], frame.ylim, color=style.MEDIAN, lw=2, ls="--")
+    frame.axis_lines()
+    style.legend(figure, keys, columns=2)
     return figure
+
+
+def _bar(row: float, value: float, height: float = _BAR) -> list[tuple[float, float]]:
+    top, bottom = row - height / 2, row + height / 2
+    return [(0, top), (value, top), (value, bottom), (0, bottom)]
