@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 
+from bot.drawing import Drawing
 from bot.edge import Edge
 from bot.gateway import Gateway
 from commands.context import Request
@@ -29,14 +30,16 @@ log = logging.getLogger(__name__)
 ACK_WORKERS = 64  # listeners only ack, so many can run at once
 ANSWER_WORKERS = 8  # answers use the database and draw charts
 LOCALE_SECONDS = 3600  # how long a user's Slack locale is trusted
+ACK_SWITCH_INTERVAL = 0.001  # seconds a thread may hold Python's lock while others wait
 
 
 class Bot:
     """What the listeners share: the edge, the gateway, the answer pool and a locale cache."""
 
-    def __init__(self, edge: Edge, gateway: Gateway):
+    def __init__(self, edge: Edge, gateway: Gateway, drawing: Drawing | None = None):
         self.edge = edge
         self.gateway = gateway
+        self.drawing = drawing
         self.answers = ThreadPoolExecutor(ANSWER_WORKERS, thread_name_prefix="teampuls-answer")
         self.kpis = KpiCache()
         self._locales: dict[str, tuple[float, str | None]] = {}
@@ -55,7 +58,8 @@ class Bot:
             with self.edge.sessions.begin() as session:
                 reply = answer(request, session, now=self.edge.current(),
                                default_language=settings.language, admins=settings.admins,
-                               cache=self.kpis)
+                               cache=self.kpis,
+                               draw=self.drawing.png if self.drawing else None)
             self.gateway.deliver(reply, channel=request.channel_id, user=request.user_id,
                                  response_url=response_url)
             if reply.sync_channels:
@@ -129,9 +133,11 @@ class Bot:
             remove_channel_member(session, event["channel"], event["user"])
 
 
-def create_app(edge: Edge, gateway: Gateway) -> tuple[App, Bot]:
+def create_app(edge: Edge, gateway: Gateway, drawing: Drawing | None = None) -> tuple[App, Bot]:
+    """The bolt app and what its listeners share; ``drawing`` draws charts on worker processes
+    (without it, on the answer threads)."""
     settings = edge.settings
-    bot = Bot(edge, gateway)
+    bot = Bot(edge, gateway, drawing)
     app = App(
         client=gateway.client,
         signing_secret=settings.slack_signing_secret or None,

@@ -319,9 +319,11 @@ def run(ctx: click.Context, port: int, host: str) -> None:
     /slack/events (signed with SLACK_SIGNING_SECRET) and a health check on /healthz.
     """
     import logging
+    import sys
     import threading
 
-    from bot.app import create_app
+    from bot.app import ACK_SWITCH_INTERVAL, create_app
+    from bot.drawing import Drawing, workers
     from bot.gateway import Gateway, web_client
     from bot.server import check_slack_settings, check_token, serve_http, serve_socket_mode
 
@@ -333,7 +335,10 @@ def run(ctx: click.Context, port: int, host: str) -> None:
     client = web_client(settings.slack_bot_token, settings.slack_api_base_url)
     identity = check_token(client)
     edge.engine  # noqa: B018 - open the database (and upgrade it) before the first command
-    app, bot = create_app(edge, Gateway(client))
+    # Acknowledgements must not wait behind answers for Python's lock: hand it over every
+    # millisecond instead of every five (the answers mostly wait on Slack and the drawing).
+    sys.setswitchinterval(ACK_SWITCH_INTERVAL)
+    app, bot = create_app(edge, Gateway(client), Drawing(workers()))
     threading.Thread(target=bot.sync_members, name="teampuls-members", daemon=True).start()
     click.echo(f"teampuls runs as {identity.get('user', '?')} in {identity.get('team', '?')} "
                f"({'Socket Mode' if mode == 'socket' else f'HTTP on port {port}'}).")

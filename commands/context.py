@@ -4,13 +4,18 @@ and handed to the handler (nothing below reads the clock or the environment)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from commands.i18n import Translator
 from storage.kpi_cache import KpiReads
 from storage.models import Team
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -34,3 +39,4 @@ class Context:
     user_teams: list[Team]  # the teams whose channels the user is in; [] in a team's channel
     admins: frozenset[str]  # Slack user ids allowed to run admin commands
     reads: KpiReads  # KPI values, in the session's transaction (cached between requests)
+    draw: Callable[[Figure], bytes]  # a chart's figure to PNG (on worker processes in the bot)

@@ -5,6 +5,8 @@ both come through here."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -13,6 +15,9 @@ from commands.context import Context, Request
 from commands.i18n import LANGUAGES, Translator
 from commands.reply import Reply, UsageError
 from storage.kpi_cache import KpiCache, KpiReads
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 COMMANDS = {"/kpi": kpi, "/teampuls": teampuls}
 
@@ -28,9 +33,12 @@ def language_of_locale(locale: str | None) -> str | None:
 
 
 def answer(request: Request, session: Session, *, now: dt.datetime, default_language: str,
-           admins: frozenset[str], cache: KpiCache | None = None) -> Reply:
+           admins: frozenset[str], cache: KpiCache | None = None,
+           draw: Callable[[Figure], bytes] | None = None) -> Reply:
     """``cache`` keeps KPI reads between requests (the bot has one); without it every read
-    goes to the database."""
+    goes to the database. ``draw`` turns a chart's figure into PNG (``charts.render.to_png``
+    unless the caller draws elsewhere)."""
+    from charts.render import to_png
     from storage.queries import session_fetch
     from storage.teams import team_of_channel, teams_of_user
 
@@ -46,7 +54,7 @@ def answer(request: Request, session: Session, *, now: dt.datetime, default_lang
         return Reply(tr("I don't know the command {command}. Try /teampuls help.").format(
             command=request.command), error=True)
     ctx = Context(request, session, now, tr, team, user_teams, admins,
-                  KpiReads(session_fetch(session), cache))
+                  KpiReads(session_fetch(session), cache), draw or to_png)
     try:
         with session.begin_nested():  # a refused request leaves nothing half done
             return module.handle(module.parse(request.text), ctx)

@@ -178,7 +178,6 @@ def _filename(*parts: object) -> str:
 
 def _card(team: str, week: int, share: bool, ctx: Context) -> Reply:
     from charts.kpi_overview import overview_figure
-    from charts.render import to_png
 
     tr = ctx.tr
     reads = ctx.reads
@@ -215,14 +214,13 @@ def _card(team: str, week: int, share: bool, ctx: Context) -> Reply:
         norms={k.key: k.norm for k in KPIS},
         heading=tr("Team {team}, {week}").format(team=team, week=week_text),
         legend=_legend(team, tr))
-    chart = Chart(to_png(figure), _filename(team, weeks.label(week)),
+    chart = Chart(ctx.draw(figure), _filename(team, weeks.label(week)),
                   tr("Team {team} among the other teams, {week}").format(team=team, week=week_text))
     return Reply(heading, tuple(fields), chart, share=share)
 
 
 def _trend(key: str, team: str, week: int, share: bool, ctx: Context) -> Reply:
     from charts.kpi_trend import trend_figure
-    from charts.render import to_png
 
     tr = ctx.tr
     first = week - TREND_WEEKS + 1
@@ -256,14 +254,13 @@ def _trend(key: str, team: str, week: int, share: bool, ctx: Context) -> Reply:
         format_value=_formatter(key, tr),
         week_label=lambda w: tr.week(weeks.label(w)).rsplit(" ", 1)[0],
         legend=_legend(team, tr) + (tr("no data"),))
-    chart = Chart(to_png(figure), _filename(team, key, weeks.label(week)),
+    chart = Chart(ctx.draw(figure), _filename(team, key, weeks.label(week)),
                   tr("{kpi}, team {team}, the last {weeks} weeks").format(
                       kpi=name, team=team, weeks=TREND_WEEKS))
     return Reply(text, (), chart, share=share)
 
 
 def _comparison(key: str, team: str | None, week: int, share: bool, ctx: Context) -> Reply:
-    from charts.render import to_png
     from charts.team_comparison import comparison_figure
 
     tr = ctx.tr
@@ -289,7 +286,7 @@ def _comparison(key: str, team: str | None, week: int, share: bool, ctx: Context
         ordered, team, BY_KEY[key].norm,
         title=tr("{kpi}, {week}").format(kpi=name, week=week_text),
         format_value=_formatter(key, tr), median_label=tr("median"), norm_label=tr("norm"))
-    chart = Chart(to_png(figure), _filename("all", key, weeks.label(week)),
+    chart = Chart(ctx.draw(figure), _filename("all", key, weeks.label(week)),
                   tr("{kpi} of every team, {week}").format(kpi=name, week=week_text))
     return Reply(text, (), chart, share=share)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future
 from collections.abc import Callable
 from functools import cached_property
 
@@ -19,11 +20,13 @@ ENTRIES = 24  # a 26-week history of 1,000 teams is about 3 MB
 
 class KpiCache:
     """Shared by the requests of one process; safe across threads. Copies handed out are
-    shared too: callers must not change them."""
+    shared too: callers must not change them. Requests that want the same copy while it is
+    being read wait for that one read instead of reading it again."""
 
     def __init__(self, entries: int = ENTRIES):
         self.entries = entries
         self._copies: OrderedDict[tuple, object] = OrderedDict()
+        self._reading: dict[tuple, Future] = {}
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
@@ -33,12 +36,28 @@ class KpiCache:
                 self._copies.move_to_end(key)
                 self.hits += 1
                 return self._copies[key]
-            self.misses += 1
-        value = read()  # outside the lock: requests read in parallel
+            pending = self._reading.get(key)
+            if pending is None:
+                self.misses += 1
+                pending = self._reading[key] = Future()
+                mine = True
+            else:
+                mine = False
+        if not mine:
+            return pending.result()
+        try:
+            value = read()  # outside the lock: other keys are read meanwhile
+        except BaseException as error:
+            with self._lock:
+                del self._reading[key]
+            pending.set_exception(error)
+            raise
         with self._lock:
+            del self._reading[key]
             self._copies[key] = value
             while len(self._copies) > self.entries:
                 self._copies.popitem(last=False)
+        pending.set_result(value)
         return value
 
 

@@ -157,7 +157,9 @@ class KpiValue(Base):
     """
 
     __tablename__ = "kpi_values"
-    __table_args__ = (Index("ix_kpi_values_week_kpi", "week", "kpi"),)
+    # Covering: the bot reads a week of every KPI, or a KPI over weeks, from an index alone.
+    __table_args__ = (Index("ix_kpi_values_week_kpi", "week", "kpi", "team_id", "value"),
+                      Index("ix_kpi_values_kpi_week", "kpi", "week", "team_id", "value"))
 
     team_id: Mapped[int] = mapped_column(
         ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)

@@ -39,3 +39,42 @@ def test_an_import_makes_cached_reads_stale(cli, edge, tmp_path):
     assert cache.misses > misses, "the new version is read from the database"
     assert after != first
     assert after == _ask(edge, None, "clients VOJ-N 2025-W51")  # as without a cache
+
+
+def test_requests_that_miss_the_same_copy_read_it_once():
+    import threading
+    import time
+
+    cache = KpiCache()
+    reads = []
+
+    def read():
+        reads.append(1)
+        time.sleep(0.2)
+        return {"value": 1}
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get(("k",), read)))
+               for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(reads) == 1 and results == [{"value": 1}] * 5
+    assert cache.get(("k",), read) == {"value": 1} and len(reads) == 1
+
+
+def test_a_failed_read_is_not_kept():
+    cache = KpiCache()
+
+    def broken():
+        raise RuntimeError("database gone")
+
+    for _ in range(2):
+        try:
+            cache.get(("k",), broken)
+        except RuntimeError:
+            pass
+        else:
+            raise AssertionError("the error reaches the caller")
+    assert cache.get(("k",), lambda: 3) == 3

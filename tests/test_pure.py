@@ -202,3 +202,28 @@ def test_continuity_counts_a_carer_of_both_weeks_once():
     assert got.loc[11, ["continuity_carers", "continuity_citizens"]].tolist() == [2, 1]
     assert got.loc[12, ["continuity_carers", "continuity_citizens", "clients"]].tolist() == [2, 1, 0]
     assert got.loc[11, "client_minutes"] == 30
+
+
+def test_charts_are_drawn_on_worker_processes_and_a_dead_worker_is_replaced():
+    import multiprocessing
+    import os
+    import signal
+
+    from bot.drawing import Drawing
+    from charts.kpi_trend import trend_figure
+    from charts.render import to_png
+
+    def figure():
+        return trend_figure([1, 2, 3], {1: 0.1, 3: 0.2}, {}, None, title="t", format_value=str,
+                            week_label=str, legend=("a", "b", "c", "d", "e", "f"))
+
+    drawing = Drawing(1)
+    png = drawing.png(figure())
+    assert png.startswith(b"\x89PNG") and png == to_png(figure())
+    workers = multiprocessing.active_children()
+    assert workers, "drawn on a worker process"
+    for worker in workers:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.join()
+    assert drawing.png(figure()).startswith(b"\x89PNG")  # drawn all the same
+    assert drawing.png(figure()) == png  # and on new workers after that
