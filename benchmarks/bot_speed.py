@@ -159,13 +159,14 @@ def main() -> None:
             for ask in range(args.asks):
                 text = rng.choice(COMMANDS)
                 channel = f"C{rng.randint(1, args.teams):08d}"
-                seen = len([c for c in standin.of("chat.postEphemeral") if c.args["user"] == who])
+                mark = len(standin.calls)
                 began = time.monotonic()
                 status, seconds = bot.post(command(text, user=who, channel=channel,
                                                    standin=standin))
                 assert status == 200, status
-                standin.wait_for(lambda: len([c for c in standin.of("chat.postEphemeral")
-                                              if c.args["user"] == who]) > seen, timeout=60)
+                standin.wait_for(lambda: any(c.args["user"] == who for c in
+                                             standin.since(mark, "chat.postEphemeral")),
+                                 timeout=60)
                 with lock:
                     acks.append(seconds * 1000)
                     answers.append((time.monotonic() - began) * 1000)

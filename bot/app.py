@@ -42,6 +42,8 @@ class Bot:
         self.drawing = drawing
         self.answers = ThreadPoolExecutor(ANSWER_WORKERS, thread_name_prefix="teampuls-answer")
         self.kpis = KpiCache()
+        self._warmed: int | None = None  # the kpi_version of the last warm-up
+        self._warming = threading.Lock()
         self._locales: dict[str, tuple[float, str | None]] = {}
         self._lock = threading.Lock()
 
@@ -64,6 +66,8 @@ class Bot:
                                  response_url=response_url)
             if reply.sync_channels:
                 self.sync_members(reply.sync_channels)
+            if self.kpis.newest_version != self._warmed:  # an import since: warm up again
+                self.answers.submit(self.warm_kpis)
         except Exception:
             incident = uuid.uuid4().hex[:8]
             log.exception("answering %s %r for %s failed (incident %s)", request.command,
@@ -100,6 +104,29 @@ class Bot:
         with self._lock:
             self._locales[user] = (now, locale)
         return locale
+
+    def warm_kpis(self) -> None:
+        """Fill the KPI cache with what every team's answers share (``commands.kpi.warm``),
+        and load the chart modules that build the figures (matplotlib takes a second)."""
+        import charts.kpi_overview  # noqa: F401
+        import charts.kpi_trend  # noqa: F401
+        import charts.team_comparison  # noqa: F401
+        from commands.kpi import warm
+        from storage.kpi_cache import KpiReads
+        from storage.queries import session_fetch
+
+        if not self._warming.acquire(blocking=False):
+            return  # one warm-up at a time
+        try:
+            with self.edge.sessions.begin() as session:
+                reads = KpiReads(session_fetch(session), self.kpis)
+                if reads.version != self._warmed:
+                    warm(reads, self.edge.current())
+                    self._warmed = reads.version
+        except Exception:
+            log.exception("warming the KPI cache failed; answers read the database")
+        finally:
+            self._warming.release()
 
     # -- team membership ----------------------------------------------------------------------
 

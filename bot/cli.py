@@ -340,6 +340,7 @@ def run(ctx: click.Context, port: int, host: str) -> None:
     sys.setswitchinterval(ACK_SWITCH_INTERVAL)
     app, bot = create_app(edge, Gateway(client), Drawing(workers()))
     threading.Thread(target=bot.sync_members, name="teampuls-members", daemon=True).start()
+    bot.answers.submit(bot.warm_kpis)
     click.echo(f"teampuls runs as {identity.get('user', '?')} in {identity.get('team', '?')} "
                f"({'Socket Mode' if mode == 'socket' else f'HTTP on port {port}'}).")
     if mode == "socket":

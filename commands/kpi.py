@@ -21,6 +21,7 @@ from commands.reply import Chart, Reply, UsageError
 from metrics import weeks
 from metrics.benchmark import benchmark, percentile
 from metrics.kpis import BY_KEY, KPIS
+from storage.kpi_cache import KpiReads
 from storage.queries import kpi_report, team_codes
 
 TREND_WEEKS = 26
@@ -115,6 +116,18 @@ def handle(args: KpiArgs, ctx: Context) -> Reply:
     if args.kpi is None:
         return _card(team, week, args.share, ctx)
     return _trend(args.kpi, team, week, args.share, ctx)
+
+
+def warm(reads: KpiReads, now) -> None:
+    """Read what every team's answers share in the last complete week, so that the first
+    questions after a start or an import find it in the cache: the week and the week before
+    (cards), and each KPI over the trend's weeks and in the week (trends, comparisons)."""
+    week = weeks.last_complete(now.date())
+    reads.week_values(week)
+    reads.week_values(week - 1)
+    for kpi in KPIS:
+        reads.history(kpi.key, week - TREND_WEEKS + 1, week)
+        reads.history(kpi.key, week, week)
 
 
 def _team(args: KpiArgs, ctx: Context, codes: list[str]) -> str | None:

@@ -29,6 +29,12 @@ class KpiCache:
         self._reading: dict[tuple, Future] = {}
         self._lock = threading.Lock()
         self.hits = self.misses = 0
+        self.newest_version: int | None = None  # the newest kpi_version a request has read
+
+    def saw(self, version: int) -> None:
+        with self._lock:
+            if self.newest_version is None or version > self.newest_version:
+                self.newest_version = version
 
     def get(self, key: tuple, read: Callable[[], object]) -> object:
         with self._lock:
@@ -70,7 +76,10 @@ class KpiReads:
 
     @cached_property
     def version(self) -> int:
-        return self.fetch("SELECT version FROM kpi_version", {})[0][0]
+        version = self.fetch("SELECT version FROM kpi_version", {})[0][0]
+        if self.cache is not None:
+            self.cache.saw(version)
+        return version
 
     def week_values(self, week: int) -> WeekValues:
         return self._read(("week", week), lambda: week_values(self.fetch, week))

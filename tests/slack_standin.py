@@ -87,6 +87,12 @@ class SlackStandIn:
         with self._lock:
             return [c for c in self.calls if c.method == method]
 
+    def since(self, mark: int, method: str) -> list[Call]:
+        """The calls of ``method`` after the first ``mark`` calls (``len(calls)`` before an
+        action): cheap where many calls came before."""
+        with self._lock:
+            return [c for c in self.calls[mark:] if c.method == method]
+
     def wait_for(self, condition, timeout: float = 10.0):
         """Wait until ``condition()`` is truthy (checked whenever a call arrives); return it."""
         deadline = time.monotonic() + timeout

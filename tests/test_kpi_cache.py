@@ -10,9 +10,9 @@ from tests.conftest import NOW, SAMPLES
 FILES = ("staff", "hours", "visits", "norms")
 
 
-def _ask(edge, cache: KpiCache, text: str) -> str:
+def _ask(edge, cache: KpiCache, text: str, now=NOW) -> str:
     with edge.sessions.begin() as session:
-        reply = answer(Request("/kpi", text, "U0TEST001", "C0NOTEAM1"), session, now=NOW,
+        reply = answer(Request("/kpi", text, "U0TEST001", "C0NOTEAM1"), session, now=now,
                        default_language="en", admins=frozenset(), cache=cache)
     assert not reply.error, reply.text
     return reply.as_text()
@@ -78,3 +78,22 @@ def test_a_failed_read_is_not_kept():
         else:
             raise AssertionError("the error reaches the caller")
     assert cache.get(("k",), lambda: 3) == 3
+
+
+def test_a_warm_cache_answers_every_teams_default_questions_without_reading(cli, edge):
+    import datetime as dt
+
+    from commands.kpi import warm
+    from storage.kpi_cache import KpiReads
+    from storage.queries import session_fetch
+
+    cli("import", *(SAMPLES / "canonical" / f"{kind}.csv" for kind in FILES))
+    now = dt.datetime(2025, 12, 17, 8, tzinfo=NOW.tzinfo)  # in the samples' weeks
+    cache = KpiCache()
+    with edge.sessions.begin() as session:
+        warm(KpiReads(session_fetch(session), cache), now)
+    misses = cache.misses
+    for team in ("VOJ-N", "HAD-C"):
+        for text in ("", "sick", "productivity all", "continuity"):
+            _ask(edge, cache, f"{text} {team}", now=now)
+    assert cache.misses == misses and cache.hits > 0
