@@ -36,9 +36,8 @@ def answer(request: Request, session: Session, *, now: dt.datetime, default_lang
            admins: frozenset[str], cache: KpiCache | None = None,
            draw: Callable[[Figure], bytes] | None = None) -> Reply:
     """``cache`` keeps KPI reads between requests (the bot has one); without it every read
-    goes to the database. ``draw`` turns a chart's figure into PNG (``charts.render.to_png``
-    unless the caller draws elsewhere)."""
-    from charts.render import to_png
+    goes to the database. ``draw`` turns a chart's figure into PNG (here, unless the caller
+    draws elsewhere)."""
     from storage.queries import session_fetch
     from storage.teams import team_of_channel, teams_of_user
 
@@ -54,9 +53,15 @@ def answer(request: Request, session: Session, *, now: dt.datetime, default_lang
         return Reply(tr("I don't know the command {command}. Try /teampuls help.").format(
             command=request.command), error=True)
     ctx = Context(request, session, now, tr, team, user_teams, admins,
-                  KpiReads(session_fetch(session), cache), draw or to_png)
+                  KpiReads(session_fetch(session), cache), draw or _draw_here)
     try:
         with session.begin_nested():  # a refused request leaves nothing half done
             return module.handle(module.parse(request.text), ctx)
     except UsageError as error:
         return Reply(error.render(tr), error=True)
+
+
+def _draw_here(figure: Figure) -> bytes:
+    from charts.render import to_png  # matplotlib loads with the first chart
+
+    return to_png(figure)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from concurrent.futures import Future
 from collections.abc import Callable
+from concurrent.futures import Future
 from functools import cached_property
 
 from storage.queries import Fetch, KpiHistory, WeekValues, kpi_history, week_values

@@ -1,8 +1,10 @@
 """Recompute the stored KPI values of exactly the team-weeks that an import touched.
 
-The sums are aggregated inside the database over a temporary table of target team-weeks;
-the formulas are ``metrics.kpi_compute.compute``. A team has KPI rows for the weeks in which it has any
-hours or visits rows; a target week that has none left loses its rows.
+The hours' sums are aggregated inside the database over a temporary table of target team-weeks;
+the visits' components are summed by ``metrics.visit_components`` from delivered visits per
+citizen and carer, read from the table or, after a first load, taken from the import itself.
+The formulas are ``metrics.kpi_compute.compute``. A team has KPI rows for the weeks in which it
+has any hours or visits rows; a target week that has none left loses its rows.
 """
 
 from __future__ import annotations
