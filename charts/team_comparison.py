@@ -33,7 +33,7 @@ def comparison_figure(ordered: Sequence[tuple[str, float]], team: str | None,
     keys = [style.Key(median_label, style.MEDIAN, width=2, style="--")]
     if norm:
         frame.rect(norm[0], frame.ylim[1], norm[1] - norm[0], frame.ylim[0] - frame.ylim[1],
-                   color=style.NORM, alpha=0.25, lw=0, zorder=2.5)  # over the bars
+                   color=style.NORM, alpha=0.18, lw=0, zorder=0.5)
         keys.append(style.Key(norm_label, style.NORM, "band", alpha=0.18))
     frame.x_scale(format_value)
     if labelled:
@@ -61,7 +61,7 @@ def comparison_figure(ordered: Sequence[tuple[str, float]], team: str | None,
             frame.text(frame.xlim[0], at, team, dx=-5, ha="right", va="center",
                        fontsize=style.FONT - 1, color=style.TEAM, fontweight="bold")
     median = percentile(sorted(values), 50)
-    frame.line([median, median], frame.ylim, color=style.MEDIAN, lw=2, ls="--")
+    frame.line([median, median], frame.ylim, color=style.MEDIAN, lw=2, ls="--", zorder=2.5)  # over the bars, under the labels
     frame.axis_lines()
     style.legend(figure, keys, columns=2)
     return figure
