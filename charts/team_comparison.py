@@ -61,7 +61,8 @@ def comparison_figure(ordered: Sequence[tuple[str, float]], team: str | None,
             frame.text(frame.xlim[0], at, team, dx=-5, ha="right", va="center",
                        fontsize=style.FONT - 1, color=style.TEAM, fontweight="bold")
     median = percentile(sorted(values), 50)
-    frame.line([median, median], frame.ylim, color=style.MEDIAN, lw=2, ls="--", zorder=2.5)  # over the bars, under the labels
+    # over the bars, under the labels
+    frame.line([median, median], frame.ylim, color=style.MEDIAN, lw=2, ls="--", zorder=2.5)
     frame.axis_lines()
     style.legend(figure, keys, columns=2)
     return figure
