@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import zoneinfo
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -32,7 +33,9 @@ from metrics.kpis import KPIS  # noqa: E402
 from tests.slack_standin import SlackStandIn  # noqa: E402
 from tests.test_slack import RunningBot, _environment, _free_port, command  # noqa: E402
 
-TODAY = dt.date(2026, 11, 22)
+# The bot answers for the last complete week by its own clock (in the default time zone), so
+# the data must reach that week.
+TODAY = dt.datetime.now(zoneinfo.ZoneInfo("Europe/Copenhagen")).date()
 COMMANDS = ("", "sick", "brugertid", "sygefravær alle", "vikarer", "kontinuitet alle")
 
 
