@@ -67,14 +67,18 @@ class Frame:
     coordinates; artists placed with ``transform`` (or ``at``, for offsets in points) sit where
     they would on an Axes with those limits."""
 
-    def __init__(self, figure: Figure, xlim: tuple[float, float], ylim: tuple[float, float]):
+    def __init__(self, figure: Figure, xlim: tuple[float, float], ylim: tuple[float, float], *,
+                 area: tuple[float, float, float, float] | None = None):
+        """``area``: (left, bottom, right, top) in figure fractions; the subplot parameters'
+        by default."""
         params = figure.subplotpars
         self.figure = figure
         self.xlim, self.ylim = xlim, ylim
-        self.area = (params.left, params.bottom, params.right, params.top)
+        self.area = area or (params.left, params.bottom, params.right, params.top)
+        left, bottom, right, top = self.area
         self.transform = BboxTransform(
             Bbox([[xlim[0], ylim[0]], [xlim[1], ylim[1]]]),
-            Bbox([[params.left, params.bottom], [params.right, params.top]])) + figure.transFigure
+            Bbox([[left, bottom], [right, top]])) + figure.transFigure
 
     def at(self, dx: float = 0, dy: float = 0):
         """Data coordinates moved by (dx, dy) points."""

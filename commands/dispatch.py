@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from commands import kpi, teampuls
+from commands import dashboard, kpi, teampuls
 from commands.context import Context, Request
 from commands.i18n import LANGUAGES, Translator
 from commands.reply import Reply, UsageError
@@ -19,7 +19,7 @@ from storage.kpi_cache import KpiCache, KpiReads
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-COMMANDS = {"/kpi": kpi, "/teampuls": teampuls}
+COMMANDS = {"/kpi": kpi, "/dashboard": dashboard, "/teampuls": teampuls}
 
 
 def language_of_locale(locale: str | None) -> str | None:

@@ -19,10 +19,10 @@ from commands.i18n import N_, Translator
 from commands.kpi_names import LONGEST_NAME, closest_kpi, kpi_key, show, title
 from commands.reply import Chart, Reply, UsageError
 from metrics import weeks
-from metrics.benchmark import benchmark, percentile
+from metrics.benchmark import benchmark, percentile, percentile_without
 from metrics.kpis import BY_KEY, KPIS
 from storage.kpi_cache import KpiReads
-from storage.queries import kpi_report, team_codes
+from storage.queries import KpiHistory, kpi_report, team_codes
 
 TREND_WEEKS = 26
 ALL_WORDS = frozenset({"all", "alle"})
@@ -105,14 +105,14 @@ def _week_number(text: str) -> int:
 
 def handle(args: KpiArgs, ctx: Context) -> Reply:
     codes = team_codes(ctx.reads.fetch) if args.words else []
-    team = _team(args, ctx, codes)
-    week = _week(args, ctx)
+    team = named_team(args, ctx, codes)
+    week = chosen_week(args, ctx)
     if args.all_teams:
         if args.kpi is None:
             raise UsageError(N_("Name the key figure to compare, e.g. /kpi sygefravær alle"))
         return _comparison(args.kpi, team, week, args.share, ctx)
     if team is None:
-        raise _no_team(ctx, codes or team_codes(ctx.reads.fetch))
+        raise no_team_error(ctx, codes or team_codes(ctx.reads.fetch))
     if args.kpi is None:
         return _card(team, week, args.share, ctx)
     return _trend(args.kpi, team, week, args.share, ctx)
@@ -130,7 +130,7 @@ def warm(reads: KpiReads, now) -> None:
         reads.history(kpi.key, week, week)
 
 
-def _team(args: KpiArgs, ctx: Context, codes: list[str]) -> str | None:
+def named_team(args: KpiArgs, ctx: Context, codes: list[str]) -> str | None:
     """The team the words name, else the team of the channel or user; a word that is neither a
     team nor anything else known gets a "did you mean"."""
     import difflib
@@ -156,7 +156,7 @@ def _team(args: KpiArgs, ctx: Context, codes: list[str]) -> str | None:
     return ctx.team.code if ctx.team is not None else None
 
 
-def _no_team(ctx: Context, codes: list[str]) -> UsageError:
+def no_team_error(ctx: Context, codes: list[str]) -> UsageError:
     known = ", ".join(codes) or "–"
     if len(ctx.user_teams) > 1:
         return UsageError(N_("You are in more than one team ({teams}); name one, e.g. /kpi {example}"),
@@ -167,7 +167,7 @@ def _no_team(ctx: Context, codes: list[str]) -> UsageError:
                       example=codes[0] if codes else "HAD-C", teams=known)
 
 
-def _week(args: KpiArgs, ctx: Context) -> int:
+def chosen_week(args: KpiArgs, ctx: Context) -> int:
     last = weeks.last_complete(ctx.now.date())
     if args.week is not None:
         return args.week
@@ -207,7 +207,7 @@ def _card(team: str, week: int, share: bool, ctx: Context) -> Reply:
         line = show(key, value, tr)
         before = previous.values[key]
         if value is not None and before is not None:
-            line += " " + tr("({change} from last week)").format(change=_change(key, value - before, tr))
+            line += " " + tr("({change} from last week)").format(change=change_text(key, value - before, tr))
         lines = [line]
         if kpi.norm:
             lines.append(tr("norm {low}–{high}").format(low=show(key, kpi.norm[0], tr),
@@ -223,10 +223,10 @@ def _card(team: str, week: int, share: bool, ctx: Context) -> Reply:
     figure = overview_figure(
         values, team,
         titles={k.key: title(k.key, tr) for k in KPIS},
-        formats={k.key: _formatter(k.key, tr) for k in KPIS},
+        formats={k.key: formatter(k.key, tr) for k in KPIS},
         norms={k.key: k.norm for k in KPIS},
         heading=tr("Team {team}, {week}").format(team=team, week=week_text),
-        legend=_legend(team, tr))
+        legend=legend_labels(team, tr))
     chart = Chart(ctx.draw(figure), _filename(team, weeks.label(week)),
                   tr("Team {team} among the other teams, {week}").format(team=team, week=week_text))
     return Reply(heading, tuple(fields), chart, share=share)
@@ -241,10 +241,9 @@ def _trend(key: str, team: str, week: int, share: bool, ctx: Context) -> Reply:
     own = history.values.get(team, {})
     bands = {}
     for w in range(first, week + 1):
-        others = sorted(v for code, v in history.of_week(w).items()
-                        if code != team and v is not None)
-        if others:
-            bands[w] = tuple(percentile(others, q) for q in (25, 50, 75))
+        band = others_percentiles(history, team, w, (25, 50, 75))
+        if band is not None:
+            bands[w] = band
     name = title(key, tr)
     week_text = tr.week(weeks.label(week))
     value = own.get(week)
@@ -252,7 +251,7 @@ def _trend(key: str, team: str, week: int, share: bool, ctx: Context) -> Reply:
         kpi=name, team=team, week=week_text, value=show(key, value, tr))
     before = own.get(week - 1)
     if value is not None and before is not None:
-        text += " " + tr("({change} from last week)").format(change=_change(key, value - before, tr))
+        text += " " + tr("({change} from last week)").format(change=change_text(key, value - before, tr))
     if week in bands:
         text += "\n" + tr("Other teams: median {median}, middle half {low}–{high}").format(
             median=show(key, bands[week][1], tr), low=show(key, bands[week][0], tr),
@@ -264,9 +263,9 @@ def _trend(key: str, team: str, week: int, share: bool, ctx: Context) -> Reply:
     figure = trend_figure(
         list(range(first, week + 1)), own, bands, BY_KEY[key].norm,
         title=tr("{kpi}, team {team}").format(kpi=name, team=team),
-        format_value=_formatter(key, tr),
+        format_value=formatter(key, tr),
         week_label=lambda w: tr.week(weeks.label(w)).rsplit(" ", 1)[0],
-        legend=_legend(team, tr) + (tr("no data"),))
+        legend=legend_labels(team, tr) + (tr("no data"),))
     chart = Chart(ctx.draw(figure), _filename(team, key, weeks.label(week)),
                   tr("{kpi}, team {team}, the last {weeks} weeks").format(
                       kpi=name, team=team, weeks=TREND_WEEKS))
@@ -298,22 +297,33 @@ def _comparison(key: str, team: str | None, week: int, share: bool, ctx: Context
     figure = comparison_figure(
         ordered, team, BY_KEY[key].norm,
         title=tr("{kpi}, {week}").format(kpi=name, week=week_text),
-        format_value=_formatter(key, tr), median_label=tr("median"), norm_label=tr("norm"))
+        format_value=formatter(key, tr), median_label=tr("median"), norm_label=tr("norm"))
     chart = Chart(ctx.draw(figure), _filename("all", key, weeks.label(week)),
                   tr("{kpi} of every team, {week}").format(kpi=name, week=week_text))
     return Reply(text, (), chart, share=share)
 
 
-def _formatter(key: str, tr: Translator):
+def others_percentiles(history: KpiHistory, team: str, week: int,
+                       quantiles: tuple[float, ...]) -> tuple[float, ...] | None:
+    """The other teams' percentiles of a KPI in a week; None when no other team has a value.
+    (From the week's sorted values less the team's own: no list per team is built.)"""
+    everyone = history.sorted_week(week)
+    mine = history.values.get(team, {}).get(week)
+    if len(everyone) - (mine is not None) < 1:
+        return None
+    return tuple(percentile_without(everyone, mine, q) for q in quantiles)
+
+
+def formatter(key: str, tr: Translator):
     return lambda value: show(key, value, tr)
 
 
-def _legend(team: str, tr: Translator) -> tuple[str, ...]:
+def legend_labels(team: str, tr: Translator) -> tuple[str, ...]:
     return (tr("team {team}").format(team=team), tr("other teams"), tr("middle half"),
             tr("median"), tr("norm"))
 
 
-def _change(key: str, delta: float, tr: Translator) -> str:
+def change_text(key: str, delta: float, tr: Translator) -> str:
     sign = "+" if delta > 0 else "−" if delta < 0 else "±"
     if BY_KEY[key].percent:
         return sign + tr("{points} pp").format(points=tr.decimal(abs(delta) * 100, 1))

@@ -3,6 +3,7 @@ placed among the other teams' values."""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -29,6 +30,23 @@ def percentile(sorted_values: list[float], q: float) -> float:
     high = min(low + 1, len(sorted_values) - 1)
     fraction = position - low
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * fraction
+
+
+def percentile_without(sorted_values: list[float], value: float | None, q: float) -> float:
+    """``percentile`` of ``sorted_values`` less one occurrence of ``value`` (a team's own,
+    when the others are wanted), without copying the list; ``value`` None removes nothing.
+    The list without it must not be empty."""
+    if value is None:
+        return percentile(sorted_values, q)
+    skip = bisect.bisect_left(sorted_values, value)  # any equal value leaves the same list
+
+    def at(position: int) -> float:
+        return sorted_values[position if position < skip else position + 1]
+
+    position = (len(sorted_values) - 2) * q / 100.0
+    low = int(position)
+    high = min(low + 1, len(sorted_values) - 2)
+    return at(low) + (at(high) - at(low)) * (position - low)
 
 
 def benchmark(values: Mapping[object, float | None], team: object, better: Better) -> Benchmark:

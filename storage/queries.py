@@ -8,7 +8,7 @@ the same query serves a SQLAlchemy session and the command line's quick read pat
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from metrics.benchmark import Benchmark, benchmark
 from metrics.kpis import KPIS
@@ -83,9 +83,19 @@ class KpiHistory:
     first_week: int
     last_week: int
     values: dict[str, dict[int, float | None]]  # team code -> week -> value
+    _sorted: dict[int, list[float]] = field(default_factory=dict, compare=False, repr=False)
 
     def of_week(self, week: int) -> dict[str, float | None]:
         return {team: by_week[week] for team, by_week in self.values.items() if week in by_week}
+
+    def sorted_week(self, week: int) -> list[float]:
+        """Every team's value in the week, sorted, nulls left out; kept, as histories are
+        shared between requests (callers must not change it)."""
+        found = self._sorted.get(week)
+        if found is None:
+            found = self._sorted[week] = sorted(v for v in self.of_week(week).values()
+                                                if v is not None)
+        return found
 
 
 def kpi_history(fetch: Fetch, kpi: str, first_week: int, last_week: int) -> KpiHistory:

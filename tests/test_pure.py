@@ -227,3 +227,18 @@ def test_charts_are_drawn_on_worker_processes_and_a_dead_worker_is_replaced():
         worker.join()
     assert drawing.png(figure()).startswith(b"\x89PNG")  # drawn all the same
     assert drawing.png(figure()) == png  # and on new workers after that
+
+
+def test_percentiles_without_a_teams_own_value_match_a_list_without_it():
+    from metrics.benchmark import percentile_without
+
+    rng = np.random.default_rng(5)
+    for size in (2, 3, 7, 50):
+        values = sorted(rng.choice([0.1, 0.2, 0.25, 0.3, 0.5], size=size).tolist())
+        for own in set(values):
+            others = list(values)
+            others.remove(own)
+            for q in (0, 25, 50, 75, 100):
+                assert percentile_without(values, own, q) == pytest.approx(
+                    float(np.percentile(others, q)), abs=1e-12)
+        assert percentile_without(values, None, 50) == pytest.approx(np.percentile(values, 50))

@@ -131,6 +131,17 @@ def test_card_is_acknowledged_then_answered_privately_with_a_chart(bot, standin)
     assert standin.of("users.info")[0].args["user"] == MEMBER
 
 
+def test_dashboard_is_shown_privately_with_its_image(bot, standin):
+    status, seconds = bot.post(command(WEEK, name="/dashboard", standin=standin))
+    assert status == 200 and seconds < 3
+    (posted,) = standin.wait_for(lambda: standin.of("chat.postEphemeral"))
+    assert posted.args["user"] == MEMBER
+    assert "Ugens dashboard for team VOJ-N" in posted.args["text"]  # the team's language
+    assert standin.uploads[_image_file(posted)].startswith(b"\x89PNG")
+    (completed,) = standin.of("files.completeUploadExternal")
+    assert not completed.args.get("channel_id")
+
+
 def test_share_uploads_the_chart_into_the_channel(bot, standin):
     assert bot.post(command(f"sick {WEEK} share", standin=standin))[0] == 200
     (completed,) = standin.wait_for(lambda: standin.of("files.completeUploadExternal"))
@@ -218,7 +229,7 @@ def test_admin_commands_are_for_admins(bot, standin):
 def test_help_lists_every_command(bot, standin):
     bot.post(command("", name="/teampuls", standin=standin))
     (posted,) = standin.wait_for(lambda: standin.of("chat.postEphemeral"))
-    for example in ("/kpi", "/kpi sygefravær", "/teampuls admin link HAD-C"):
+    for example in ("/kpi", "/kpi sygefravær", "/dashboard", "/teampuls admin link HAD-C"):
         assert f"`{example}`" in posted.args["text"]
     shown = posted.args["blocks"][0]["text"]["text"]
     assert shown.startswith("*teampuls* viser")  # the team's language: Danish, in mrkdwn
