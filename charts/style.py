@@ -159,7 +159,8 @@ def legend(figure: Figure, keys: Sequence[Key], *, columns: int = 3) -> None:
         if key.mark in ("band", "hatch"):
             figure.add_artist(Rectangle(
                 (x, y - 0.07 / height), mark, 0.14 / height, transform=figure.transFigure,
-                color=key.color, alpha=key.alpha, lw=0, hatch="//" if key.mark == "hatch" else None))
+                color=key.color, alpha=key.alpha, lw=0,
+                hatch="//" if key.mark == "hatch" else None))
         elif key.mark == "dot":
             figure.add_artist(Line2D([x + mark / 2], [y], marker="o", markersize=9, lw=0,
                                      color=key.color, transform=figure.transFigure))

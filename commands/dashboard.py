@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from commands import kpi
 from commands.context import Context
-from commands.i18n import N_
+from commands.i18n import N_, Translator
 from commands.kpi_names import show, title
 from commands.reply import Chart, Reply, UsageError
 from metrics import weeks
 from metrics.benchmark import percentile
 from metrics.kpis import BY_KEY, KPIS
-from storage.queries import kpi_report, team_codes
+from storage.queries import KpiReport, WeekValues, kpi_report, team_codes
 
 DASHBOARD_WEEKS = 13
 
@@ -104,7 +104,8 @@ def dashboard(team: str, week: int, ctx: Context) -> Reply:
     return Reply("\n".join(lines), (), chart)
 
 
-def _biggest_change(own: dict[str, dict[int, float | None]], week: int, tr) -> str | None:
+def _biggest_change(own: dict[str, dict[int, float | None]], week: int,
+                    tr: Translator) -> str | None:
     """The KPI that changed most from last week, relative to where it was, in plain words."""
     changes = []
     for key, by_week in own.items():
@@ -120,7 +121,7 @@ def _biggest_change(own: dict[str, dict[int, float | None]], week: int, tr) -> s
                                value=show(key, value, tr))
 
 
-def _ask(team: str, values, report, tr) -> str | None:
+def _ask(team: str, values: WeekValues, report: KpiReport, tr: Translator) -> str | None:
     """The team that is best on the KPI where this team stands weakest among the teams."""
     weakest = None
     for k in KPIS:
