@@ -401,12 +401,17 @@ def _typed_lines(prompt: str):
 @click.option("--teams", default=6, show_default=True, type=click.IntRange(2, 1000))
 @click.option("--weeks", "n_weeks", default=104, show_default=True, type=click.IntRange(2, 520))
 @click.option("--seed", default=2026, show_default=True, type=int, help="Random seed.")
+@click.option("--dashboards", "dashboards_dir", default="teampuls-demo-dashboards",
+              show_default=True, metavar="DIR",
+              help="Folder for each team's weekly dashboard (image and Slack message).")
 @click.pass_context
-def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, seed: int) -> None:
+def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, seed: int,
+         dashboards_dir: str) -> None:
     """Make realistic demo exports and import them into a fresh SQLite database.
 
     The exports cover TEAMS teams over the last WEEKS complete weeks; they are imported through
-    the real importers, and this week's KPIs are shown.
+    the real importers, this week's KPIs are shown, and each team's weekly dashboard is written
+    to DIR.
     """
     import dataclasses
     import tempfile
@@ -452,6 +457,11 @@ def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, s
         report = kpi_report(session_fetch(session), first_code, last)
     click.echo(render(report, Translator(edge.settings.language)))
     click.echo("")
+    written = _write_dashboards(demo_edge, [code for code, _ in codes],
+                                pathlib.Path(dashboards_dir))
+    click.echo(f"Each team's weekly dashboard for {weeks.label(last)}, as its rapporter gets it "
+               f"(image and Slack message): {written} files in {dashboards_dir}/")
+    click.echo("")
     click.echo("Try next:")
     prefix = f"teampuls --database-url {url}"
     click.echo(f"  {prefix} kpi --team {second_code} --lang en")
@@ -460,6 +470,30 @@ def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, s
     click.echo(f"  {prefix} chat -c '/kpi {first_code}' -c '/kpi sygefravær {first_code}'   "
                "(the Slack commands, charts saved as PNG)")
     click.echo("  teampuls demo --export demo-exports   (the CSV files, to import yourself)")
+
+
+def _write_dashboards(edge: Edge, codes: list[str], folder: pathlib.Path) -> int:
+    """Each team's /dashboard as ``CODE.png`` and ``CODE.json`` (the message's text and
+    blocks, the image apart); returns how many files were written."""
+    from bot.blocks import message_blocks, plain_text
+    from commands.context import Request
+    from commands.dispatch import answer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for code in codes:
+        with edge.sessions.begin() as session:
+            reply = answer(Request("/dashboard", code, "U0DEMO0001", "C0DEMO0001"), session,
+                           now=edge.now, default_language=edge.settings.language,
+                           admins=frozenset())
+        message = {"text": plain_text(reply), "blocks": message_blocks(reply)}
+        (folder / f"{code}.json").write_text(json.dumps(message, ensure_ascii=False, indent=2),
+                                             encoding="utf-8")
+        written += 1
+        if reply.chart is not None:
+            (folder / f"{code}.png").write_bytes(reply.chart.png)
+            written += 1
+    return written
 
 
 def main() -> None:

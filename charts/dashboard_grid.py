@@ -13,7 +13,7 @@ from charts import style
 
 COLUMNS = 2
 PANEL = (3.2, 1.9)  # inches
-_MARGIN = (0.65, 0.7, 0.3, 0.5)  # left, right, bottom and top of a panel, inches
+_MARGIN = (0.65, 0.9, 0.3, 0.5)  # left, right, bottom and top of a panel, inches
 
 
 @dataclass(frozen=True)

@@ -65,3 +65,15 @@ def test_the_dashboard_takes_a_team_and_a_week_only(cli, edge):
     cli("import", *(SAMPLES / "canonical" / f"{kind}.csv" for kind in FILES))
     reply = _dashboard(edge, "VOJ-N sick")
     assert reply.error and "/dashboard takes a team and a week" in reply.text
+
+
+def test_the_demo_writes_every_teams_dashboard(cli, tmp_path):
+    import json
+
+    result = cli("demo", "--database", tmp_path / "demo.db", "--teams", "2", "--weeks", "4",
+                 "--dashboards", tmp_path / "dashboards")
+    assert "4 files in" in result.output
+    for code in ("HAD-C", "HAD-V"):
+        message = json.loads((tmp_path / "dashboards" / f"{code}.json").read_text("utf-8"))
+        assert f"team {code}" in message["text"] and message["blocks"][0]["type"] == "section"
+        assert (tmp_path / "dashboards" / f"{code}.png").read_bytes().startswith(b"\x89PNG")
