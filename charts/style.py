@@ -55,14 +55,16 @@ def limits(values: Sequence[float], *, pad: float = 0.08, floor: float | None = 
     return low - room, high + room
 
 
-def _round_values(limits: tuple[float, float], ticks: int) -> list[float]:
-    low, high = sorted(limits)
+def _round_values(span: tuple[float, float], ticks: int) -> list[float]:
+    """A few round values within ``span`` (as matplotlib would place ticks)."""
+    low, high = sorted(span)
     return [v for v in MaxNLocator(ticks).tick_values(low, high) if low <= v <= high]
 
 
 class Frame:
     """The plot area of a chart, drawn straight onto the figure: its rectangle is the figure's
-    subplot parameters, its data limits ``xlim`` and ``ylim``. A matplotlib Axes costs more to
+    subplot parameters, its data limits ``xlim`` (left, right) and ``ylim`` (bottom, top; a
+    falling pair puts row 0 on top). A matplotlib Axes costs more to
     build than the whole of a small chart draws, and these charts use nothing of it but its
     coordinates; artists placed with ``transform`` (or ``at``, for offsets in points) sit where
     they would on an Axes with those limits."""
