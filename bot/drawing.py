@@ -42,21 +42,17 @@ class Drawing:
         return pool
 
     def png(self, figure: Figure) -> bytes:
+        from charts.render import to_png  # matplotlib is loaded: the figure exists
+
         pool = self._pool
         try:
-            return pool.submit(_draw, figure).result()
+            return pool.submit(to_png, figure).result()
         except BrokenProcessPool:
             log.error("a drawing process died; starting new ones", exc_info=True)
             with self._lock:
                 if self._pool is pool:
                     self._pool = self._start()
-            return _draw(figure)
-
-
-def _draw(figure: Figure) -> bytes:
-    from charts.render import to_png
-
-    return to_png(figure)
+            return to_png(figure)
 
 
 def _ready() -> None:

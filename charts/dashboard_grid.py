@@ -67,10 +67,7 @@ def _draw_panel(figure: Figure, area: tuple[float, float, float, float], weeks: 
     if panel.norm:
         frame.rect(frame.xlim[0], panel.norm[0], frame.xlim[1] - frame.xlim[0],
                    panel.norm[1] - panel.norm[0], color=style.NORM, alpha=0.18, lw=0)
-    for i, w in enumerate(weeks):
-        if w not in panel.own:
-            frame.rect(i - 0.5, frame.ylim[0], 1, frame.ylim[1] - frame.ylim[0],
-                       color=style.MISSING, alpha=0.15, lw=0, hatch="//")
+    frame.no_data([i for i, w in enumerate(weeks) if w not in panel.own])
     frame.axis_lines(left=False)
     low, high = frame.ylim
     frame.text(frame.xlim[0], low, panel.format_value(low), dx=-3, ha="right", va="bottom",

@@ -39,9 +39,7 @@ def trend_figure(weeks: Sequence[int], own: Mapping[int, float | None],
                    color=style.NORM, alpha=0.18, lw=0)
         keys.append(style.Key(norm_label, style.NORM, "band", alpha=0.18))
     missing = [i for i, w in enumerate(weeks) if w not in own]
-    for i in missing:
-        frame.rect(i - 0.5, frame.ylim[0], 1, frame.ylim[1] - frame.ylim[0], color=style.MISSING,
-                   alpha=0.15, lw=0, hatch="//")
+    frame.no_data(missing)
     if missing:
         keys.append(style.Key(missing_label, style.MISSING, "hatch", alpha=0.15))
     frame.y_scale(format_value)

@@ -109,6 +109,12 @@ class Frame:
         self.figure.text(left, top + 0.12 / self.figure.get_size_inches()[1], text,
                          fontsize=TITLE, color=TEXT, ha="left", va="bottom")
 
+    def no_data(self, positions) -> None:
+        """Hatched columns over the x positions (weeks) that have no data."""
+        for x in positions:
+            self.rect(x - 0.5, self.ylim[0], 1, self.ylim[1] - self.ylim[0], color=MISSING,
+                      alpha=0.15, lw=0, hatch="//")
+
     def axis_lines(self, left: bool = True, bottom: bool = True) -> None:
         (x0, x1), (y0, y1) = self.xlim, self.ylim
         if left:

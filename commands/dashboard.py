@@ -16,7 +16,6 @@ from commands.i18n import N_, Translator
 from commands.kpi_names import show, title
 from commands.reply import Chart, Reply, UsageError
 from metrics import weeks
-from metrics.benchmark import percentile
 from metrics.kpis import BY_KEY, KPIS
 from storage.queries import KpiReport, WeekValues, kpi_report, team_codes
 
@@ -65,19 +64,13 @@ def dashboard(team: str, week: int, ctx: Context) -> Reply:
     for k in KPIS:
         value, before = own[k.key].get(week), own[k.key].get(week - 1)
         line = f"{title(k.key, tr)}: *{show(k.key, value, tr)}*"
-        if value is not None and before is not None:
+        change = kpi.from_last_week(k.key, value, before, tr)
+        if change:
             arrow = "↑" if value > before else "↓" if value < before else "→"
-            line += f" {arrow} " + tr("({change} from last week)").format(
-                change=kpi.change_text(k.key, value - before, tr))
-        if k.norm:
-            line += " · " + tr("norm {low}–{high}").format(low=show(k.key, k.norm[0], tr),
-                                                           high=show(k.key, k.norm[1], tr))
-        others = sorted(v for code, v in values[k.key].items() if code != team and v is not None)
-        if others:
-            line += " · " + tr("others: median {median}, range {low}–{high}").format(
-                median=show(k.key, percentile(others, 50), tr), low=show(k.key, others[0], tr),
-                high=show(k.key, others[-1], tr))
-        lines.append(line)
+            line += f" {arrow} {change}"
+        parts = (kpi.norm_text(k.key, tr),
+                 kpi.others_text(k.key, team, values, report.benchmarks[k.key], tr))
+        lines.append(" · ".join([line, *(part for part in parts if part)]))
     lines.append("")
     lines += [s for s in (_biggest_change(own, week, tr), _ask(team, values, report, tr)) if s]
     rapporters = get_team(ctx.session, team).members_with("rapporter")

@@ -19,10 +19,10 @@ from commands.i18n import N_, Translator
 from commands.kpi_names import LONGEST_NAME, closest_kpi, kpi_key, show, title
 from commands.reply import Chart, Reply, UsageError
 from metrics import weeks
-from metrics.benchmark import benchmark, percentile, percentile_without
+from metrics.benchmark import Benchmark, benchmark, percentile, percentile_without
 from metrics.kpis import BY_KEY, KPIS
 from storage.kpi_cache import KpiReads
-from storage.queries import KpiHistory, kpi_report, team_codes
+from storage.queries import KpiHistory, WeekValues, kpi_report, team_codes
 
 TREND_WEEKS = 26
 ALL_WORDS = frozenset({"all", "alle"})
@@ -204,19 +204,10 @@ def _card(team: str, week: int, share: bool, ctx: Context) -> Reply:
     fields = []
     for kpi in KPIS:
         key, value, b = kpi.key, report.values[kpi.key], report.benchmarks[kpi.key]
-        line = show(key, value, tr)
-        before = previous.values[key]
-        if value is not None and before is not None:
-            line += " " + tr("({change} from last week)").format(change=change_text(key, value - before, tr))
-        lines = [line]
-        if kpi.norm:
-            lines.append(tr("norm {low}–{high}").format(low=show(key, kpi.norm[0], tr),
-                                                         high=show(key, kpi.norm[1], tr)))
-        others = [v for code, v in values[key].items() if code != team and v is not None]
-        if others:
-            lines.append(tr("others: median {median}, range {low}–{high}").format(
-                median=show(key, b.median, tr), low=show(key, min(others), tr),
-                high=show(key, max(others), tr)))
+        change = from_last_week(key, value, previous.values[key], tr)
+        lines = [show(key, value, tr) + (" " + change if change else "")]
+        lines += [part for part in (norm_text(key, tr), others_text(key, team, values, b, tr))
+                  if part]
         if b.rank is not None:
             lines.append(tr("rank {rank} of {of}").format(rank=b.rank, of=b.of))
         fields.append((title(key, tr), "\n".join(lines)))
@@ -249,9 +240,9 @@ def _trend(key: str, team: str, week: int, share: bool, ctx: Context) -> Reply:
     value = own.get(week)
     text = tr("*{kpi}*, team {team}, {week}: {value}").format(
         kpi=name, team=team, week=week_text, value=show(key, value, tr))
-    before = own.get(week - 1)
-    if value is not None and before is not None:
-        text += " " + tr("({change} from last week)").format(change=change_text(key, value - before, tr))
+    change = from_last_week(key, value, own.get(week - 1), tr)
+    if change:
+        text += " " + change
     if week in bands:
         text += "\n" + tr("Other teams: median {median}, middle half {low}–{high}").format(
             median=show(key, bands[week][1], tr), low=show(key, bands[week][0], tr),
@@ -321,6 +312,32 @@ def formatter(key: str, tr: Translator):
 def legend_labels(team: str, tr: Translator) -> tuple[str, ...]:
     return (tr("team {team}").format(team=team), tr("other teams"), tr("middle half"),
             tr("median"), tr("norm"))
+
+
+def from_last_week(key: str, value: float | None, before: float | None,
+                   tr: Translator) -> str | None:
+    """"(+1,2 pp from last week)", or None when either week has no value."""
+    if value is None or before is None:
+        return None
+    return tr("({change} from last week)").format(change=change_text(key, value - before, tr))
+
+
+def norm_text(key: str, tr: Translator) -> str | None:
+    norm = BY_KEY[key].norm
+    if norm is None:
+        return None
+    return tr("norm {low}–{high}").format(low=show(key, norm[0], tr), high=show(key, norm[1], tr))
+
+
+def others_text(key: str, team: str, values: WeekValues, b: Benchmark,
+                tr: Translator) -> str | None:
+    """The other teams' median and range in the week, or None when none has a value."""
+    others = [v for code, v in values[key].items() if code != team and v is not None]
+    if not others:
+        return None
+    return tr("others: median {median}, range {low}–{high}").format(
+        median=show(key, b.median, tr), low=show(key, min(others), tr),
+        high=show(key, max(others), tr))
 
 
 def change_text(key: str, delta: float, tr: Translator) -> str:

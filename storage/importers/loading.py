@@ -57,14 +57,15 @@ class VisitsInHand:
         self._team_ids = team_ids  # team code -> id, filled in as the writer meets teams
         self._codes: dict[str, dict] = {"team": {}, "citizen_ref": {}, "employee_id": {}}
         self._delivered: list[pd.DataFrame] = []
-        self._rows: list[pd.Series] = []
+        self._rows: list[pd.DataFrame] = []  # team_id, week, visit_rows of each chunk
 
     def add(self, frame: pd.DataFrame) -> None:
         """A checked chunk of visits (columns team, citizen_ref, employee_id, date, minutes,
         status)."""
         team = self._code("team", frame["team"])
         week = weeks_of(frame["date"]).to_numpy(dtype=np.int64)
-        self._rows.append(pd.DataFrame({"team_id": team, "week": week}).value_counts())
+        self._rows.append(pd.DataFrame({"team_id": team, "week": week}).value_counts()
+                          .rename("visit_rows").reset_index())
         delivered = (frame["status"] == "delivered").to_numpy()
         self._delivered.append(pd.DataFrame({
             "team_id": team[delivered], "week": week[delivered],
@@ -88,11 +89,11 @@ class VisitsInHand:
         sums = pd.concat([pd.DataFrame(columns=list(VISIT_SUMS), dtype=np.int64),
                           *self._delivered], ignore_index=True)
         sums["team_id"] = ids[sums["team_id"].to_numpy(dtype=np.int64)]
-        rows = pd.concat(self._rows).groupby(level=[0, 1]).sum() if self._rows else None
-        return sums, pd.DataFrame({
-            "team_id": ids[rows.index.get_level_values(0)] if rows is not None else [],
-            "week": rows.index.get_level_values(1) if rows is not None else [],
-            "visit_rows": rows.to_numpy() if rows is not None else []}, dtype=np.int64)
+        counts = pd.concat([pd.DataFrame(columns=["team_id", "week", "visit_rows"],
+                                         dtype=np.int64), *self._rows], ignore_index=True)
+        rows = counts.groupby(["team_id", "week"], as_index=False)["visit_rows"].sum()
+        rows["team_id"] = ids[rows["team_id"].to_numpy(dtype=np.int64)]
+        return sums, rows
 
 
 @dataclass

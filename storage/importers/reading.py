@@ -38,7 +38,8 @@ class UnreadableFile(ValueError):
 
 @dataclass
 class Chunk:
-    """Up to CHUNK_ROWS rows as columns: one string Series per header position."""
+    """A block of rows as columns: one string Series per header position (up to CHUNK_ROWS
+    rows from the exact reader, a block of bytes' worth from the fast one)."""
 
     lines: np.ndarray
     columns: list[pd.Series]
