@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Date,
+    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -40,6 +41,9 @@ class Team(Base):
     # None: the default of the settings.
     language: Mapped[str | None] = mapped_column(String(2))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # When the weekly dashboard is posted, in the team's time zone; None: Monday, 07:00.
+    post_weekday: Mapped[int | None] = mapped_column(Integer)  # 0 Monday ... 6 Sunday
+    post_time: Mapped[str | None] = mapped_column(String(5))  # HH:MM
 
     channels: Mapped[list[TeamChannel]] = relationship(
         back_populates="team", cascade="all, delete-orphan", order_by="TeamChannel.channel_id")
@@ -125,8 +129,11 @@ class HoursRow(Base):
 
 
 class Visit(Base):
+    """A visit; on SQLite the table is WITHOUT ROWID: its rows live in the key's B-tree."""
+
     __tablename__ = "visits"
-    __table_args__ = (Index("ix_visits_team_week", "team_id", "week"),)
+    __table_args__ = (Index("ix_visits_team_week", "team_id", "week"),
+                      {"sqlite_with_rowid": False})
 
     visit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
@@ -168,6 +175,38 @@ class KpiValue(Base):
     value: Mapped[float | None] = mapped_column(Float)
     numerator: Mapped[float | None] = mapped_column(Float)
     denominator: Mapped[float | None] = mapped_column(Float)
+
+
+class DashboardDelivery(Base):
+    """The weekly dashboard of one team and week: claimed before it is posted, so that it is
+    posted once (the unique key), and marked with the outcome.
+
+    ``state``: claimed (a poster is at it, since ``claimed_at``), pending (an attempt failed
+    for a passing reason; the next one may claim it), sent (``message_ts`` in ``channel_id``),
+    skipped (not posted: ``error`` says why, e.g. the grace period passed) or failed (Slack
+    refused for good: ``error`` is Slack's error code; the admins were told).
+    """
+
+    __tablename__ = "dashboard_deliveries"
+    __table_args__ = (
+        UniqueConstraint("team_id", "week"),
+        CheckConstraint("state IN ('claimed', 'pending', 'sent', 'skipped', 'failed')",
+                        name="state_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    week: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    first_claimed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    file_id: Mapped[str | None] = mapped_column(String(64))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(200))
 
 
 class KpiVersion(Base):
