@@ -29,10 +29,11 @@ def _edge(ctx: click.Context) -> Edge:
 
 def _known_errors() -> tuple[type[Exception], ...]:
     from bot.settings import SettingsError
+    from metrics.posting_schedule import ScheduleError
     from metrics.weeks import WeekError
     from storage.errors import DatabaseError, TeamError
 
-    return SettingsError, DatabaseError, TeamError, WeekError
+    return SettingsError, DatabaseError, TeamError, WeekError, ScheduleError
 
 
 class _Group(click.Group):
@@ -202,7 +203,19 @@ _team_options = [
     click.option("--name", help="The team's name as people know it."),
     click.option("--lang", type=click.Choice(LANGUAGES), help="The team's language."),
     click.option("--timezone", metavar="ZONE", help="IANA time zone, e.g. Europe/Oslo."),
+    click.option("--post-day", metavar="DAY",
+                 help="Day the weekly dashboard is posted: mon ... sun (default mon)."),
+    click.option("--post-time", metavar="HH:MM",
+                 help="Time of day, in the team's time zone, it is posted (default 07:00)."),
 ]
+
+
+def _schedule(post_day: str | None, post_time: str | None) -> dict:
+    """The posting day and time options as TeamChanges values (ScheduleError names a bad one)."""
+    from metrics.posting_schedule import parse_time, parse_weekday
+
+    return {"post_weekday": None if post_day is None else parse_weekday(post_day),
+            "post_time": None if post_time is None else f"{parse_time(post_time):%H:%M}"}
 
 
 def _with(options):
@@ -222,11 +235,13 @@ def _with(options):
 @click.option("--rapporter", multiple=True, metavar="U",
               help="Slack user id of a rapporter (repeatable).")
 @click.pass_context
-def team_add(ctx, code, name, lang, timezone, channel, coach, rapporter) -> None:
+def team_add(ctx, code, name, lang, timezone, post_day, post_time, channel, coach,
+             rapporter) -> None:
     """Add the team CODE."""
     from storage.teams import TeamChanges, add_team
 
     changes = TeamChanges(name=name, language=lang, timezone=timezone, add_channels=channel,
+                          **_schedule(post_day, post_time),
                           add_roles=tuple([("coach", u) for u in coach]
                                           + [("rapporter", u) for u in rapporter]))
     with _edge(ctx).sessions.begin() as session:
@@ -244,13 +259,14 @@ def team_add(ctx, code, name, lang, timezone, channel, coach, rapporter) -> None
 @click.option("--add-rapporter", multiple=True, metavar="U", help="Add a rapporter.")
 @click.option("--remove-rapporter", multiple=True, metavar="U", help="Remove a rapporter.")
 @click.pass_context
-def team_edit(ctx, code, name, lang, timezone, add_channel, remove_channel, add_coach,
-              remove_coach, add_rapporter, remove_rapporter) -> None:
+def team_edit(ctx, code, name, lang, timezone, post_day, post_time, add_channel,
+              remove_channel, add_coach, remove_coach, add_rapporter, remove_rapporter) -> None:
     """Change the team CODE."""
     from storage.teams import TeamChanges, edit_team, get_team
 
     changes = TeamChanges(
         name=name, language=lang, timezone=timezone, add_channels=add_channel,
+        **_schedule(post_day, post_time),
         remove_channels=remove_channel,
         add_roles=tuple([("coach", u) for u in add_coach]
                         + [("rapporter", u) for u in add_rapporter]),
@@ -279,19 +295,24 @@ def team_list(ctx, as_json: bool) -> None:
         return
     for t in teams:
         channels = ", ".join(t["channels"]) or "NEEDS A CHANNEL"
-        roles = "; ".join(f"{r}: {', '.join(t[r + 's'])}" for r in ("coach", "rapporter")
-                          if t[r + "s"])
+        roles = "; ".join(f"{role}: {', '.join(t[key])}" for role, key in
+                          (("coach", "coaches"), ("rapporter", "rapporters")) if t[key])
         click.echo(f"{t['code']:<10} {t['name']:<28} {t['language']}  {t['timezone']:<20} "
-                   f"{channels}" + (f"  ({roles})" if roles else ""))
+                   f"{t['posts']:<10} {channels}" + (f"  ({roles})" if roles else ""))
 
 
 def _team_dict(team, edge: Edge) -> dict:
+    from metrics.posting_schedule import WEEKDAYS, PostingTime
+
+    zone = team.timezone or edge.settings.timezone
+    when = PostingTime.of(team.post_weekday, team.post_time, zone)
     return {
         "code": team.code, "name": team.name,
         "language": team.language or edge.settings.language,
-        "timezone": team.timezone or edge.settings.timezone,
+        "timezone": zone,
+        "posts": f"{WEEKDAYS[when.weekday]} {when.time:%H:%M}",
         "channels": [c.channel_id for c in team.channels],
-        "coachs": team.members_with("coach"), "rapporters": team.members_with("rapporter"),
+        "coaches": team.members_with("coach"), "rapporters": team.members_with("rapporter"),
         "needs_channel": not team.channels,
     }
 
@@ -299,8 +320,9 @@ def _team_dict(team, edge: Edge) -> dict:
 def _describe_team(team, edge: Edge) -> str:
     t = _team_dict(team, edge)
     parts = [f"{t['code']}: {t['name']} ({t['language']}, {t['timezone']})",
+             f"  weekly dashboard: {t['posts']} {t['timezone']}",
              f"  channels: {', '.join(t['channels']) or 'none yet (the team needs one)'}",
-             f"  coaches: {', '.join(t['coachs']) or 'none'}",
+             f"  coaches: {', '.join(t['coaches']) or 'none'}",
              f"  rapporters: {', '.join(t['rapporters']) or 'none'}"]
     return "\n".join(parts)
 
@@ -325,12 +347,14 @@ def run(ctx: click.Context, port: int, host: str) -> None:
     from bot.app import ACK_SWITCH_INTERVAL, create_app
     from bot.drawing import Drawing, workers
     from bot.gateway import Gateway, web_client
+    from bot.scheduler import Job, Scheduler
     from bot.server import check_slack_settings, check_token, serve_http, serve_socket_mode
 
     edge = _edge(ctx)
     settings = edge.settings
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("teampuls")
     mode = check_slack_settings(settings)
     client = web_client(settings.slack_bot_token, settings.slack_api_base_url)
     identity = check_token(client)
@@ -338,15 +362,89 @@ def run(ctx: click.Context, port: int, host: str) -> None:
     # Acknowledgements must not wait behind answers for Python's lock: hand it over every
     # millisecond instead of every five (the answers mostly wait on Slack and the drawing).
     sys.setswitchinterval(ACK_SWITCH_INTERVAL)
-    app, bot = create_app(edge, Gateway(client), Drawing(workers()))
+    drawing = Drawing(workers())
+    app, bot = create_app(edge, Gateway(client), drawing)
     threading.Thread(target=bot.sync_members, name="teampuls-members", daemon=True).start()
     bot.answers.submit(bot.warm_kpis)
+    poster = _poster(edge, draw=drawing.png, cache=bot.kpis)
+    Scheduler([Job("weekly dashboard", POSTING_TICK_SECONDS, poster.run_and_log)]).start()
+    if edge.engine.dialect.name == "sqlite":
+        log.info("SQLite: run one replica of the bot (several replicas need PostgreSQL)")
     click.echo(f"teampuls runs as {identity.get('user', '?')} in {identity.get('team', '?')} "
                f"({'Socket Mode' if mode == 'socket' else f'HTTP on port {port}'}).")
     if mode == "socket":
         serve_socket_mode(app, settings.slack_app_token)
     else:
         serve_http(app, host, port)
+
+
+POSTING_TICK_SECONDS = 60
+
+
+def _poster(edge: Edge, **options):
+    """The weekly dashboard's poster, with a Web API client of its own: it waits out 429s as
+    often as Slack asks, paces its calls within Slack's limits, and handles server errors
+    itself (a blind retry of a post could post twice)."""
+    from bot.gateway import Gateway, web_client
+    from bot.rate_limits import Pacer
+    from bot.weekly_dashboard import WeeklyPoster
+
+    settings = edge.settings
+    client = web_client(settings.slack_bot_token, settings.slack_api_base_url,
+                        rate_limit_retries=20, connection_retries=0)
+    return WeeklyPoster(edge, Gateway(client, Pacer()), **options)
+
+
+@teampuls.command("post-weekly")
+@click.option("--team", "team_codes", multiple=True, metavar="CODE",
+              help="Only this team (repeatable); default every team.")
+@click.option("--week", metavar="WEEK", help="ISO week, e.g. 2026-W47; default the last "
+              "complete week.")
+@click.option("--dry-run", is_flag=True, help="Write each dashboard to --out instead of posting.")
+@click.option("--out", "out_dir", metavar="DIR",
+              help="With --dry-run: the folder for CODE.png and CODE.json.")
+@click.pass_context
+def post_weekly(ctx, team_codes: tuple[str, ...], week: str | None, dry_run: bool,
+                out_dir: str | None) -> None:
+    """Post the weekly dashboard now, in each team's channel.
+
+    A dashboard posted already (by the schedule or an earlier run) is not posted again; one
+    that failed or was skipped is tried again. With --dry-run, each team's image and Slack
+    message are written to DIR and nothing is sent.
+    """
+    from bot.weekly_dashboard import write_dashboards
+    from metrics import weeks
+
+    edge = _edge(ctx)
+    chosen = weeks.parse(week) if week else weeks.last_complete(edge.today)
+    codes = list(team_codes) or None
+    if dry_run:
+        if not out_dir:
+            raise click.BadOptionUsage("out_dir", "--dry-run needs --out DIR, the folder to "
+                                       "write to")
+        written = write_dashboards(edge, codes, chosen, pathlib.Path(out_dir))
+        click.echo(f"Wrote {len(written)} files for {weeks.label(chosen)} to {out_dir}/ "
+                   "(nothing was posted).")
+        return
+    if out_dir:
+        raise click.BadOptionUsage("out_dir", "--out is for --dry-run; without it the "
+                                   "dashboards are posted")
+    from bot.server import check_token
+    from bot.settings import SettingsError
+
+    if not edge.settings.slack_bot_token:
+        raise SettingsError("SLACK_BOT_TOKEN is not set; use --dry-run --out DIR to see the "
+                            "dashboards without Slack")
+    poster = _poster(edge)
+    check_token(poster.gateway.client)
+    outcomes = poster.post(codes, chosen)
+    for outcome in outcomes:
+        click.echo(outcome.describe())
+    troubled = [o for o in outcomes if o.result in ("failed", "later", "no channel")]
+    click.echo(f"{len(outcomes) - len(troubled)} of {len(outcomes)} dashboards for "
+               f"{weeks.label(chosen)} are posted.")
+    if troubled:
+        ctx.exit(1)
 
 
 @teampuls.command()
@@ -457,8 +555,10 @@ def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, s
         report = kpi_report(session_fetch(session), first_code, last)
     click.echo(render(report, Translator(edge.settings.language)))
     click.echo("")
-    written = _write_dashboards(demo_edge, [code for code, _ in codes],
-                                pathlib.Path(dashboards_dir))
+    from bot.weekly_dashboard import write_dashboards
+
+    written = len(write_dashboards(demo_edge, [code for code, _ in codes], last,
+                                   pathlib.Path(dashboards_dir)))
     click.echo(f"Each team's weekly dashboard for {weeks.label(last)}, as its rapporter gets it "
                f"(image and Slack message): {written} files in {dashboards_dir}/")
     click.echo("")
@@ -470,30 +570,6 @@ def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, s
     click.echo(f"  {prefix} chat -c '/kpi {first_code}' -c '/kpi sygefravær {first_code}'   "
                "(the Slack commands, charts saved as PNG)")
     click.echo("  teampuls demo --export demo-exports   (the CSV files, to import yourself)")
-
-
-def _write_dashboards(edge: Edge, codes: list[str], folder: pathlib.Path) -> int:
-    """Each team's /dashboard as ``CODE.png`` and ``CODE.json`` (the message's text and
-    blocks, the image apart); returns how many files were written."""
-    from bot.blocks import message_blocks, plain_text
-    from commands.context import Request
-    from commands.dispatch import answer
-
-    folder.mkdir(parents=True, exist_ok=True)
-    written = 0
-    for code in codes:
-        with edge.sessions.begin() as session:
-            reply = answer(Request("/dashboard", code, "U0DEMO0001", "C0DEMO0001"), session,
-                           now=edge.now, default_language=edge.settings.language,
-                           admins=frozenset())
-        message = {"text": plain_text(reply), "blocks": message_blocks(reply)}
-        (folder / f"{code}.json").write_text(json.dumps(message, ensure_ascii=False, indent=2),
-                                             encoding="utf-8")
-        written += 1
-        if reply.chart is not None:
-            (folder / f"{code}.png").write_bytes(reply.chart.png)
-            written += 1
-    return written
 
 
 def main() -> None:

@@ -14,7 +14,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.webhook import WebhookClient
 
-from bot.blocks import message_blocks, plain_text
+from bot.blocks import MAX_TEXT, message_blocks, plain_text
+from bot.rate_limits import Pacer
 from commands.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -22,18 +23,29 @@ log = logging.getLogger(__name__)
 NOT_THERE = {"channel_not_found", "not_in_channel", "user_not_in_channel", "is_archived"}
 
 
-def web_client(token: str, base_url: str = "") -> WebClient:
+def web_client(token: str, base_url: str = "", rate_limit_retries: int = 3,
+               connection_retries: int = 2) -> WebClient:
     """A Web API client for Slack (or GovSlack, or the tests' stand-in at ``base_url``) that
-    waits and retries when Slack answers 429 Too Many Requests."""
+    waits and retries when Slack answers 429 Too Many Requests (Slack did nothing then, so
+    a retry cannot double anything). Server errors are not retried here: Slack may have
+    done the work, so whoever calls decides."""
     client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL, timeout=10)
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
-    client.retry_handlers.append(ConnectionErrorRetryHandler(max_retry_count=2))
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries))
+    if connection_retries:
+        client.retry_handlers.append(
+            ConnectionErrorRetryHandler(max_retry_count=connection_retries))
     return client
 
 
 class Gateway:
-    def __init__(self, client: WebClient):
+    def __init__(self, client: WebClient, pacer: Pacer | None = None):
         self.client = client
+        self.pacer = pacer
+
+    def pace(self, method: str, channel: str | None = None) -> None:
+        """Wait until calling ``method`` keeps within Slack's rate limits (with a pacer)."""
+        if self.pacer is not None:
+            self.pacer.wait(method, channel)
 
     def deliver(self, reply: Reply, *, channel: str, user: str, response_url: str | None) -> None:
         """Show ``reply`` to ``user`` alone, or to the whole conversation when it is shared."""
@@ -77,6 +89,60 @@ class Gateway:
                                              filename=reply.chart.filename,
                                              title=reply.chart.title)
         return upload["file"]["id"]
+
+    # -- the weekly dashboard and notices ----------------------------------------------------
+
+    def upload_image(self, png: bytes, filename: str, title: str) -> str:
+        """Upload an image without sharing it (messages show it by the returned file id), as
+        files_upload_v2 does, one Web API call at a time so that each is paced and retried
+        on its own."""
+        import urllib.request
+
+        self.pace("files.getUploadURLExternal")
+        target = self.client.files_getUploadURLExternal(filename=filename, length=len(png))
+        request = urllib.request.Request(target["upload_url"], data=png, method="POST",
+                                         headers={"Content-Type": "application/octet-stream"})
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - Slack's URL
+            if answer.status != 200:
+                raise RuntimeError(f"uploading {filename} answered {answer.status}")
+        self.pace("files.completeUploadExternal")
+        self.client.files_completeUploadExternal(
+            files=[{"id": target["file_id"], "title": title}])
+        return target["file_id"]
+
+    def post_marked(self, channel: str, reply: Reply, file_id: str | None,
+                    event_type: str, payload: dict) -> str:
+        """Post ``reply`` in ``channel`` with message metadata that ``find_marked`` finds;
+        returns the message's timestamp."""
+        self.pace("chat.postMessage", channel)
+        posted = self.client.chat_postMessage(
+            channel=channel, text=plain_text(reply), blocks=message_blocks(reply, file_id),
+            metadata={"event_type": event_type, "event_payload": payload}, unfurl_links=False)
+        return posted["ts"]
+
+    def find_marked(self, channel: str, oldest: float, event_type: str,
+                    payload: dict) -> str | None:
+        """The timestamp of a message in ``channel`` since ``oldest`` (epoch seconds) that
+        carries this metadata, or None."""
+        cursor = None
+        while True:
+            self.pace("conversations.history")
+            page = self.client.conversations_history(
+                channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True,
+                limit=200, cursor=cursor)
+            for message in page["messages"]:
+                metadata = message.get("metadata") or {}
+                if metadata.get("event_type") == event_type and all(
+                        metadata.get("event_payload", {}).get(k) == v for k, v in payload.items()):
+                    return message["ts"]
+            cursor = page.get("response_metadata", {}).get("next_cursor")
+            if not page.get("has_more") or not cursor:
+                return None
+
+    def direct_message(self, user: str, text: str) -> None:
+        """A direct message from the bot to ``user`` (posting to a user id opens the DM)."""
+        self.pace("chat.postMessage", user)
+        self.client.chat_postMessage(channel=user, text=text[:MAX_TEXT])
 
     def channel_members(self, channel: str) -> list[str]:
         members: list[str] = []

@@ -33,6 +33,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TEAMPULS_TIMEZONE", "Europe/Copenhagen", "Default time zone of new teams (IANA name)."),
     Variable("TEAMPULS_ADMINS", "", "Comma-separated Slack user ids allowed to run admin commands."),
     Variable("TEAMPULS_IMPORT_MAX_MB", "1024", "Largest import file accepted, in megabytes."),
+    Variable("TEAMPULS_POST_GRACE_DAYS", "3",
+             "Days after a team's posting time in which a missed weekly dashboard is still "
+             "posted (after downtime); later, that week is skipped and logged."),
+    Variable("TEAMPULS_POST_LEASE_SECONDS", "900",
+             "Seconds after which a weekly dashboard claimed by a poster that went quiet "
+             "(crashed) may be taken over by another; longer than one post can take."),
     Variable("TEAMPULS_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING or ERROR."),
 )
 
@@ -53,6 +59,8 @@ class Settings:
     admins: frozenset[str]
     import_max_bytes: int
     log_level: str
+    post_grace_days: float = 3.0
+    post_lease_seconds: int = 900
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -86,6 +94,24 @@ class Settings:
             raise SettingsError(f"TEAMPULS_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, "
                                 f"not {raw['TEAMPULS_LOG_LEVEL']!r}")
 
+        try:
+            grace = float(raw["TEAMPULS_POST_GRACE_DAYS"])
+        except ValueError:
+            grace = -1.0
+        if not 0 <= grace <= 28:
+            raise SettingsError(
+                f"TEAMPULS_POST_GRACE_DAYS must be a number of days from 0 to 28, "
+                f"not {raw['TEAMPULS_POST_GRACE_DAYS']!r}")
+
+        try:
+            lease = int(raw["TEAMPULS_POST_LEASE_SECONDS"])
+        except ValueError:
+            lease = 0
+        if lease <= 0:
+            raise SettingsError(
+                f"TEAMPULS_POST_LEASE_SECONDS must be a whole number of seconds above 0, "
+                f"not {raw['TEAMPULS_POST_LEASE_SECONDS']!r}")
+
         database_url = raw["DATABASE_URL"]
         if "://" not in database_url:
             raise SettingsError(
@@ -103,6 +129,8 @@ class Settings:
             admins=frozenset(a.strip() for a in raw["TEAMPULS_ADMINS"].split(",") if a.strip()),
             import_max_bytes=max_mb * 1024 * 1024,
             log_level=log_level,
+            post_grace_days=grace,
+            post_lease_seconds=lease,
         )
 
 

@@ -61,6 +61,21 @@ def answer(request: Request, session: Session, *, now: dt.datetime, default_lang
         return Reply(error.render(tr), error=True)
 
 
+def team_context(session: Session, team_code: str, *, now: dt.datetime, default_language: str,
+                 cache: KpiCache | None = None,
+                 draw: Callable[[Figure], bytes] | None = None) -> Context:
+    """The context of what the bot says to a team by itself (the weekly dashboard): the team's
+    language, no one asking."""
+    from storage.queries import session_fetch
+    from storage.teams import get_team
+
+    team = get_team(session, team_code)
+    channel = team.channels[0].channel_id if team.channels else ""
+    return Context(Request("", "", "", channel), session, now,
+                   Translator(team.language or default_language), team, [], frozenset(),
+                   KpiReads(session_fetch(session), cache), draw or _draw_here)
+
+
 def _draw_here(figure: Figure) -> bytes:
     from charts.render import to_png  # matplotlib loads with the first chart
 

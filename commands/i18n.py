@@ -59,6 +59,12 @@ class Translator:
         pattern = f"#,##0.{'0' * digits}" if digits else "#,##0"
         return format_decimal(value, pattern, locale=self.locale)
 
+    def weekday(self, number: int) -> str:
+        """The name of a weekday, 0 Monday ... 6 Sunday: "mandag", "Monday"."""
+        from babel.dates import get_day_names
+
+        return get_day_names("wide", locale=self.locale)[number]
+
     def week(self, label: str) -> str:
         """``2026-W47`` as people say it: "uge 47 2026", "uke 47 2026", "week 47 2026"."""
         year, week = label.split("-W")

@@ -5,7 +5,8 @@
 - ``admin link TEAM [#channel]`` — link this (or that) channel to a team, creating the team;
 - ``admin unlink [#channel]`` — unlink this (or that) channel;
 - ``admin coach|rapporter TEAM @user`` — give someone the role; ``admin remove coach|rapporter
-  TEAM @user`` takes it away.
+  TEAM @user`` takes it away;
+- ``admin schedule TEAM DAY HH:MM`` — when the team's weekly dashboard is posted.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ EXAMPLES = (
     ("/teampuls admin link HAD-C", N_("admins: link this channel to team HAD-C")),
     ("/teampuls admin coach HAD-C @Mette", N_("admins: make Mette coach of HAD-C")),
     ("/teampuls admin teams", N_("admins: every team with its channels and roles")),
+    ("/teampuls admin schedule HAD-C mandag 07:00",
+     N_("admins: when team HAD-C gets its weekly dashboard")),
 )
-ADMIN_ACTIONS = ("teams", "link", "unlink", "coach", "rapporter", "remove")
+ADMIN_ACTIONS = ("teams", "link", "unlink", "coach", "rapporter", "remove", "schedule")
 _MENTION = re.compile(r"^<[@#]([A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
@@ -119,9 +122,24 @@ def _admin(words: tuple[str, ...], ctx: Context) -> Reply:
         teams.edit_team(ctx.session, team, teams.TeamChanges(remove_roles=((role, user),)))
         return Reply(tr("<@{user}> is no longer {role} of team {team}.").format(
             user=user, role=tr(role), team=team.code))
+    if action == "schedule" and len(rest) == 3:
+        from metrics.posting_schedule import ScheduleError, parse_time, parse_weekday
+
+        team = teams.get_team(ctx.session, rest[0])
+        try:
+            weekday, time = parse_weekday(rest[1]), parse_time(rest[2])
+        except ScheduleError:
+            raise UsageError(N_("Write the day and time as e.g. /teampuls admin schedule {team} "
+                                "mandag 07:00."), team=team.code) from None
+        teams.edit_team(ctx.session, team, teams.TeamChanges(post_weekday=weekday,
+                                                             post_time=f"{time:%H:%M}"))
+        return Reply(tr("Team {team} gets its weekly dashboard every {day} at {time} ({zone}).")
+                     .format(team=team.code, day=tr.weekday(weekday), time=f"{time:%H:%M}",
+                             zone=team.timezone or tr("the default time zone")))
     raise UsageError(N_("Admin commands: {commands}"), commands=" · ".join((
         "teams", "link TEAM [#channel]", "unlink [#channel]", "coach TEAM @user",
-        "rapporter TEAM @user", "remove coach|rapporter TEAM @user")))
+        "rapporter TEAM @user", "remove coach|rapporter TEAM @user",
+        "schedule TEAM DAY HH:MM")))
 
 
 N_("coach"), N_("rapporter")  # role names, translated where shown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -35,6 +36,8 @@ class TeamChanges:
     name: str | None = None
     language: str | None = None
     timezone: str | None = None
+    post_weekday: int | None = None  # 0 Monday ... 6 Sunday
+    post_time: str | None = None  # HH:MM
     add_channels: tuple[str, ...] = ()
     remove_channels: tuple[str, ...] = ()
     add_roles: tuple[tuple[str, str], ...] = ()  # (role, user id)
@@ -72,6 +75,15 @@ def edit_team(session: Session, team: Team, changes: TeamChanges) -> Team:
             raise TeamError(f"{changes.timezone!r} is not a known time zone "
                             "(use an IANA name such as Europe/Oslo)") from None
         team.timezone = changes.timezone
+    if changes.post_weekday is not None:
+        if changes.post_weekday not in range(7):
+            raise TeamError(f"the posting day must be 0 (Monday) to 6 (Sunday), "
+                            f"not {changes.post_weekday!r}")
+        team.post_weekday = changes.post_weekday
+    if changes.post_time is not None:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", changes.post_time):
+            raise TeamError(f"the posting time must be HH:MM, not {changes.post_time!r}")
+        team.post_time = changes.post_time
     for channel in _slack_ids(changes.add_channels, "channel", ("C", "G")):
         linked = session.get(TeamChannel, channel)
         if linked is not None and linked.team_id != team.id:

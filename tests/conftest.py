@@ -76,3 +76,12 @@ class Cli:
 @pytest.fixture
 def cli(edge) -> Cli:
     return Cli(edge)
+
+
+@pytest.fixture
+def standin():
+    from tests.slack_standin import SlackStandIn
+
+    server = SlackStandIn()
+    yield server
+    server.close()

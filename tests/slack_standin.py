@@ -25,6 +25,7 @@ REQUIRED: dict[str, tuple] = {
     "chat.postEphemeral": ("channel", "user", ("text", "blocks", "attachments")),
     "conversations.open": (("users", "channel"),),
     "conversations.members": ("channel",),
+    "conversations.history": ("channel",),
     "users.info": ("user",),
     "files.getUploadURLExternal": ("filename", "length"),
     "files.completeUploadExternal": ("files",),
@@ -49,6 +50,17 @@ class SlackStandIn:
         self.locales: dict[str, str] = {}  # user -> Slack locale
         self.not_in: set[str] = set()  # channels the bot is not a member of
         self._failures: dict[str, list[tuple[int, dict, dict]]] = {}
+        self._after: dict[str, list[tuple[int, dict, dict]]] = {}  # answers after doing it
+        self.messages: dict[str, list[dict]] = {}  # channel -> posted messages, oldest first
+        self.archived: set[str] = set()  # channels that are archived
+        # Rate limits enforced like Slack's: method -> calls allowed per minute, and
+        # chat.postMessage's per channel per second; ``speed`` runs the minute faster.
+        self.limits: dict[str, int] = {}
+        self.per_channel_per_second: int | None = None
+        self.speed = 1.0
+        self.limited = 0  # calls answered 429 by the limits
+        self._recent: dict[tuple[str, str | None], list[float]] = {}
+        self._last_ts = 0.0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -73,6 +85,31 @@ class SlackStandIn:
         """The next call of ``method`` answers 429 Too Many Requests with Retry-After."""
         self._queue(method, (429, {"ok": False, "error": "ratelimited"},
                              {"Retry-After": str(retry_after)}))
+
+    def server_error_next(self, method: str, times: int = 1, status: int = 500) -> None:
+        """The next ``times`` calls of ``method`` answer a server error without doing anything."""
+        for _ in range(times):
+            self._queue(method, (status, "<html>Internal Server Error</html>", {}))
+
+    def fail_after_doing_next(self, method: str, status: int = 500) -> None:
+        """The next call of ``method`` is done (a message posted) but answered with a server
+        error, as when a connection breaks after Slack acted."""
+        with self._lock:
+            self._after.setdefault(method, []).append(
+                (status, "<html>Internal Server Error</html>", {}))
+
+    def enforce_slack_limits(self, speed: float = 1.0) -> None:
+        """Answer 429 to calls beyond Slack's published limits (``speed`` times faster)."""
+        self.limits = {"files.getUploadURLExternal": 100, "files.completeUploadExternal": 100,
+                       "conversations.history": 50, "conversations.members": 100,
+                       "users.info": 100}
+        self.per_channel_per_second = 1
+        self.speed = speed
+
+    def posted(self, channel: str) -> list[dict]:
+        """The messages posted in ``channel``, oldest first."""
+        with self._lock:
+            return list(self.messages.get(channel, []))
 
     def response_url(self, name: str) -> str:
         return f"{self.url}response/{name}"
@@ -105,6 +142,25 @@ class SlackStandIn:
 
     # -- the server ---------------------------------------------------------------------------
 
+    def _over_limit(self, method: str, args: dict) -> int | None:
+        """Seconds to wait when this call goes beyond the enforced limits; else None. Called
+        with the lock held."""
+        now = time.monotonic()
+        if method in self.limits:
+            key, window, allowed = (method, None), 60 / self.speed, self.limits[method]
+        elif method == "chat.postMessage" and self.per_channel_per_second:
+            key, window = (method, args.get("channel")), 1 / self.speed
+            allowed = self.per_channel_per_second
+        else:
+            return None
+        recent = [t for t in self._recent.get(key, []) if t > now - window]
+        if len(recent) >= allowed:
+            self._recent[key] = recent
+            return max(1, int(recent[0] + window - now + 0.999))
+        recent.append(now)
+        self._recent[key] = recent
+        return None
+
     def _answer(self, method: str, args: dict, token: str | None) -> tuple[int, dict, dict]:
         with self._changed:
             self.calls.append(Call(method, args))
@@ -112,6 +168,10 @@ class SlackStandIn:
             queued = self._failures.get(method)
             if queued:
                 return queued.pop(0)
+            wait = self._over_limit(method, args)
+            if wait is not None:
+                self.limited += 1
+                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
         if method not in REQUIRED:
             return 200, {"ok": False, "error": "unknown_method"}, {}
         if token is None:
@@ -122,7 +182,12 @@ class SlackStandIn:
             names = need if isinstance(need, tuple) else (need,)
             if not any(args.get(n) not in (None, "") for n in names):
                 return 200, {"ok": False, "error": f"missing_argument: {'|'.join(names)}"}, {}
-        return 200, self._result(method, args), {}
+        with self._lock:
+            result = self._result(method, args)
+            after = self._after.get(method)
+            if after and result.get("ok"):
+                return after.pop(0)
+        return 200, result, {}
 
     def _result(self, method: str, args: dict) -> dict:
         ok = {"ok": True}
@@ -132,10 +197,33 @@ class SlackStandIn:
                          "url": "https://standin.slack.com/"}
         if method in ("chat.postMessage", "chat.postEphemeral"):
             channel = args["channel"]
+            if channel in self.archived:
+                return {"ok": False, "error": "is_archived"}
             if channel in self.not_in:
                 return {"ok": False, "error": "not_in_channel"}
-            return ok | {"channel": channel, "ts": f"{time.time():.6f}",
-                         "message_ts": f"{time.time():.6f}"}
+            self._last_ts = max(time.time(), self._last_ts + 0.000001)
+            ts = f"{self._last_ts:.6f}"
+            if method == "chat.postMessage":
+                metadata = args.get("metadata")
+                metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+                self.messages.setdefault(channel, []).append(
+                    {"ts": ts, "text": args.get("text"), "blocks": args.get("blocks"),
+                     "metadata": metadata})
+            return ok | {"channel": channel, "ts": ts, "message_ts": ts}
+        if method == "conversations.history":
+            oldest = float(args.get("oldest") or 0)
+            with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+            found = [dict(m) for m in reversed(self.messages.get(args["channel"], []))
+                     if float(m["ts"]) > oldest]
+            for m in found:
+                if not with_metadata or m["metadata"] is None:
+                    m.pop("metadata")
+            limit = int(args.get("limit") or 100)
+            start = int(args.get("cursor") or 0)
+            page = found[start:start + limit]
+            more = start + limit < len(found)
+            return ok | {"messages": page, "has_more": more,
+                         "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
         if method == "conversations.open":
             return ok | {"channel": {"id": "D" + str(args.get("users", "X")).replace(",", "")}}
         if method == "conversations.members":

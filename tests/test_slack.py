@@ -29,13 +29,6 @@ WEEK = "2025-W47"
 FILES = ("staff", "hours", "visits", "norms")
 
 
-@pytest.fixture
-def standin():
-    server = SlackStandIn()
-    yield server
-    server.close()
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

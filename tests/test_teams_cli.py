@@ -12,11 +12,11 @@ def test_add_edit_and_list_teams(cli):
         "--timezone", "Europe/Oslo", "--channel", "C0123ABCD", "--coach", "U01COACH1",
         "--rapporter", "U02RAPP01")
     cli("team", "edit", "OSL-G", "--add-rapporter", "U03RAPP02", "--remove-rapporter", "U02RAPP01",
-        "--add-channel", "C0456EFGH")
+        "--add-channel", "C0456EFGH", "--post-day", "onsdag", "--post-time", "8.30")
     teams = json.loads(cli("team", "list", "--json").output)
     assert teams == [{
         "code": "OSL-G", "name": "Oslo Grünerløkka", "language": "nb", "timezone": "Europe/Oslo",
-        "channels": ["C0123ABCD", "C0456EFGH"], "coachs": ["U01COACH1"],
+        "posts": "wed 08:30", "channels": ["C0123ABCD", "C0456EFGH"], "coaches": ["U01COACH1"],
         "rapporters": ["U03RAPP02"], "needs_channel": False,
     }]
 
@@ -31,6 +31,8 @@ def test_clear_errors(cli):
         (("team", "edit", "ZZ", "--name", "x"), "no team with the code 'ZZ'; known teams: A1"),
         (("team", "edit", "A1", "--add-coach", "bob"), "'bob' is not a Slack user id"),
         (("kpi", "--team", "A1", "--week", "2026-W54"), "2026 has no week 54"),
+        (("team", "edit", "A1", "--post-day", "someday"), "'someday' is not a weekday"),
+        (("team", "edit", "A1", "--post-time", "25:00"), "'25:00' is not a time of day"),
     ]
     for args, message in cases:
         result = cli(*args, ok=False)

@@ -1,0 +1,56 @@
+"""The bot's clock-driven work: a thread that runs each job every so often (the weekly
+dashboard's posting every minute), logging what a run did and any failure; a failed run is
+tried again at the next tick, never silently dropped."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every_seconds: float
+    run: Callable[[], object]
+
+
+class Scheduler:
+    def __init__(self, jobs: list[Job]):
+        self.jobs = jobs
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Run every job at once (catching up after downtime), then at its interval."""
+        self._thread = threading.Thread(target=self._loop, name="teampuls-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        import time
+
+        due = {job.name: 0.0 for job in self.jobs}
+        while not self._stop.is_set():
+            now = time.monotonic()
+            for job in self.jobs:
+                if now >= due[job.name]:
+                    self.run_once(job)
+                    due[job.name] = time.monotonic() + job.every_seconds
+            wait = min(due.values()) - time.monotonic()
+            self._stop.wait(max(wait, 0.05))
+
+    @staticmethod
+    def run_once(job: Job) -> None:
+        try:
+            job.run()
+        except Exception:
+            log.exception("the scheduled job %s failed; it runs again at the next tick", job.name)
