@@ -1,7 +1,9 @@
 """Delivery records of the weekly dashboard: one per (team, week), claimed before posting so
 that each dashboard is posted once, whatever the number of posters.
 
-A claim is one statement that succeeds for exactly one poster: inserting the record (the
+Every statement says by RETURNING whether it changed a row (an ORM-enabled statement's
+rowcount is not to be trusted on every driver). A claim is one statement that succeeds for
+exactly one poster: inserting the record (the
 unique key refuses a second), or taking over a record whose last attempt failed for a passing
 reason (pending) or whose poster went quiet (claimed longer ago than the lease). On PostgreSQL
 the taking-over UPDATE holds the row's lock until its transaction ends; a second replica's
@@ -50,8 +52,9 @@ def claim(session: Session, team_id: int, week: int, poster: str, now: dt.dateti
     inserted = session.execute(
         _insert(session).values(team_id=team_id, week=week, state="claimed", attempts=1,
                                 claimed_by=poster, claimed_at=now, first_claimed_at=now)
-        .on_conflict_do_nothing(index_elements=["team_id", "week"]))
-    if inserted.rowcount != 1:
+        .on_conflict_do_nothing(index_elements=["team_id", "week"])
+        .returning(DashboardDelivery.id)).first()
+    if inserted is None:
         taken = session.execute(
             update(DashboardDelivery)
             .where(DashboardDelivery.team_id == team_id, DashboardDelivery.week == week,
@@ -60,8 +63,9 @@ def claim(session: Session, team_id: int, week: int, poster: str, now: dt.dateti
                             DashboardDelivery.claimed_at < now - lease)))
             .values(state="claimed", claimed_by=poster, claimed_at=now,
                     attempts=DashboardDelivery.attempts + 1)
-            .execution_options(synchronize_session=False))
-        if taken.rowcount != 1:
+            .returning(DashboardDelivery.id)
+            .execution_options(synchronize_session=False)).first()
+        if taken is None:
             return None
     row = session.execute(
         select(DashboardDelivery.id, DashboardDelivery.attempts,
@@ -76,8 +80,9 @@ def _finish(session: Session, claim_: Claim, poster: str, **values) -> bool:
         update(DashboardDelivery)
         .where(DashboardDelivery.id == claim_.id, DashboardDelivery.state == "claimed",
                DashboardDelivery.claimed_by == poster)
-        .values(**values).execution_options(synchronize_session=False))
-    return done.rowcount == 1
+        .values(**values).returning(DashboardDelivery.id)
+        .execution_options(synchronize_session=False)).first()
+    return done is not None
 
 
 def mark_uploaded(session: Session, claim_: Claim, poster: str, file_id: str) -> bool:
@@ -110,16 +115,18 @@ def skip(session: Session, team_id: int, week: int, reason: str, now: dt.datetim
     inserted = session.execute(
         _insert(session).values(team_id=team_id, week=week, state="skipped", attempts=0,
                                 first_claimed_at=now, finished_at=now, error=reason[:200])
-        .on_conflict_do_nothing(index_elements=["team_id", "week"]))
-    if inserted.rowcount == 1:
+        .on_conflict_do_nothing(index_elements=["team_id", "week"])
+        .returning(DashboardDelivery.id)).first()
+    if inserted is not None:
         return True
     expired = session.execute(
         update(DashboardDelivery)
         .where(DashboardDelivery.team_id == team_id, DashboardDelivery.week == week,
                DashboardDelivery.state == "pending")
         .values(state="skipped", finished_at=now, error=reason[:200])
-        .execution_options(synchronize_session=False))
-    return expired.rowcount == 1
+        .returning(DashboardDelivery.id)
+        .execution_options(synchronize_session=False)).first()
+    return expired is not None
 
 
 def retry_failed(session: Session, team_id: int, week: int) -> None:
