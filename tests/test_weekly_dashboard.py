@@ -293,3 +293,53 @@ def test_admins_set_the_posting_time_from_slack(cli, teams, edge):
     assert "VOJ-N" in cli("team", "list").output and "tue 08:15" in cli("team", "list").output
     refused = admin("admin schedule VOJ-N someday 8")
     assert refused.error and "/teampuls admin schedule VOJ-N mandag 07:00" in refused.text
+
+
+# -- whole processes: killed and restarted, and two at once --------------------------------
+
+def _post_weekly(edge, standin, **env):
+    import os
+    import subprocess
+    import sys
+
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("SLACK_", "TEAMPULS_", "DATABASE_URL"))}
+    environment.update(DATABASE_URL=edge.settings.database_url, SLACK_BOT_TOKEN=TOKEN,
+                       SLACK_API_BASE_URL=standin.base_url, TEAMPULS_LANGUAGE="en", **env)
+    return subprocess.Popen([sys.executable, "-m", "bot", "post-weekly", "--week", "2025-W50"],
+                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
+def test_posters_killed_at_random_points_and_restarted_post_each_dashboard_once(
+        teams, edge, standin):
+    import random
+    import time
+
+    edge.engine.dispose()
+    chance = random.Random(47)
+    killed_while_claimed = 0
+    for _ in range(10):
+        process = _post_weekly(edge, standin, TEAMPULS_POST_LEASE_SECONDS="1")
+        time.sleep(chance.uniform(0.3, 3.0))
+        process.kill()  # SIGKILL: no clean-up of any kind
+        process.wait()
+        with edge.sessions.begin() as session:
+            killed_while_claimed += any(r.state == "claimed" for r in deliveries.records(session))
+        time.sleep(1.1)  # the killed poster's claims run out
+    assert killed_while_claimed, "no kill came while a dashboard was being posted"
+    final = _post_weekly(edge, standin, TEAMPULS_POST_LEASE_SECONDS="1")
+    output, _ = final.communicate(timeout=120)
+    assert final.returncode == 0, output
+    assert all(len(posts) == 1 for posts in _posts(standin).values()), output
+    assert set(_states(edge).values()) == {"sent"} and len(_states(edge)) == len(CHANNELS)
+
+
+def test_two_replicas_started_at_once_post_each_dashboard_once(teams, edge, standin):
+    edge.engine.dispose()
+    processes = [_post_weekly(edge, standin) for _ in range(2)]
+    outputs = [p.communicate(timeout=120)[0] for p in processes]
+    assert all(p.returncode == 0 for p in processes), outputs
+    sent = [line for output in outputs for line in output.splitlines() if ": sent" in line]
+    assert sorted(line.split()[0] for line in sent) == sorted(CHANNELS), outputs
+    assert all(len(posts) == 1 for posts in _posts(standin).values())
