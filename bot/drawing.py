@@ -41,6 +41,10 @@ class Drawing:
             pool.submit(_ready)
         return pool
 
+    def close(self) -> None:
+        """Stop the drawing processes (waiting for the charts in hand)."""
+        self._pool.shutdown()
+
     def png(self, figure: Figure) -> bytes:
         from charts.render import to_png  # matplotlib is loaded: the figure exists
 

@@ -343,3 +343,27 @@ def test_two_replicas_started_at_once_post_each_dashboard_once(teams, edge, stan
     sent = [line for output in outputs for line in output.splitlines() if ": sent" in line]
     assert sorted(line.split()[0] for line in sent) == sorted(CHANNELS), outputs
     assert all(len(posts) == 1 for posts in _posts(standin).values())
+
+
+def test_the_pacer_spaces_calls_within_slacks_limits():
+    from bot.rate_limits import MARGIN
+
+    moments: list[float] = []
+    clock = [0.0]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    pacer = Pacer(clock=lambda: clock[0], sleep=sleep)
+    for _ in range(101):  # Tier 4: 100 a minute
+        pacer.wait("files.getUploadURLExternal")
+        moments.append(clock[0])
+    assert moments[-1] == pytest.approx(100 * 0.6 * MARGIN) and moments[100] >= 60
+    start = clock[0]
+    pacer.wait("chat.postMessage", "C1")
+    pacer.wait("chat.postMessage", "C2")  # another channel: no wait
+    assert clock[0] == start
+    pacer.wait("chat.postMessage", "C1")
+    assert clock[0] == pytest.approx(start + MARGIN)
+    pacer.wait("auth.test")  # unlimited here
+    assert clock[0] == pytest.approx(start + MARGIN)
