@@ -80,14 +80,7 @@ class Settings:
             raise SettingsError(
                 f"SLACK_API_BASE_URL must be an http(s) URL ending in '/', not {base_url!r}")
 
-        try:
-            max_mb = int(raw["TEAMPULS_IMPORT_MAX_MB"])
-        except ValueError:
-            max_mb = 0
-        if max_mb <= 0:
-            raise SettingsError(
-                f"TEAMPULS_IMPORT_MAX_MB must be a whole number of megabytes above 0, "
-                f"not {raw['TEAMPULS_IMPORT_MAX_MB']!r}")
+        max_mb = _whole_above_zero(raw, "TEAMPULS_IMPORT_MAX_MB", "megabytes")
 
         log_level = raw["TEAMPULS_LOG_LEVEL"].upper()
         if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -103,14 +96,7 @@ class Settings:
                 f"TEAMPULS_POST_GRACE_DAYS must be a number of days from 0 to 28, "
                 f"not {raw['TEAMPULS_POST_GRACE_DAYS']!r}")
 
-        try:
-            lease = int(raw["TEAMPULS_POST_LEASE_SECONDS"])
-        except ValueError:
-            lease = 0
-        if lease <= 0:
-            raise SettingsError(
-                f"TEAMPULS_POST_LEASE_SECONDS must be a whole number of seconds above 0, "
-                f"not {raw['TEAMPULS_POST_LEASE_SECONDS']!r}")
+        lease = _whole_above_zero(raw, "TEAMPULS_POST_LEASE_SECONDS", "seconds")
 
         database_url = raw["DATABASE_URL"]
         if "://" not in database_url:
@@ -132,6 +118,16 @@ class Settings:
             post_grace_days=grace,
             post_lease_seconds=lease,
         )
+
+
+def _whole_above_zero(raw: Mapping[str, str], name: str, unit: str) -> int:
+    try:
+        value = int(raw[name])
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise SettingsError(f"{name} must be a whole number of {unit} above 0, not {raw[name]!r}")
+    return value
 
 
 def check_timezone(name: str, where: str) -> None:

@@ -37,6 +37,8 @@ def test_values_are_parsed():
     ("TEAMPULS_LANGUAGE", "sv"), ("TEAMPULS_TIMEZONE", "Europe/Atlantis"),
     ("SLACK_API_BASE_URL", "http://127.0.0.1:9999/api"), ("TEAMPULS_IMPORT_MAX_MB", "lots"),
     ("TEAMPULS_LOG_LEVEL", "LOUD"), ("DATABASE_URL", "teampuls.db"),
+    ("TEAMPULS_POST_GRACE_DAYS", "30"), ("TEAMPULS_POST_GRACE_DAYS", "soon"),
+    ("TEAMPULS_POST_LEASE_SECONDS", "0"),
 ])
 def test_a_bad_value_names_its_variable(name, value):
     with pytest.raises(SettingsError, match=name):
