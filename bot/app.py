@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import threading
 import time
 import uuid
@@ -16,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 
+from bot.blocks import FORM_CALLBACK, form_values, form_view, home_view
 from bot.drawing import Drawing
 from bot.edge import Edge
 from bot.gateway import Gateway
@@ -54,6 +56,7 @@ class Bot:
         request = Request(body["command"], body.get("text", ""), body["user_id"],
                           body["channel_id"], None)
         response_url = body.get("response_url")
+        trigger_id = body.get("trigger_id")
         try:
             request = dataclasses.replace(request, locale=self.locale(request.user_id))
             settings = self.edge.settings
@@ -62,8 +65,11 @@ class Bot:
                                default_language=settings.language, admins=settings.admins,
                                cache=self.kpis,
                                draw=self.drawing.png if self.drawing else None)
-            self.gateway.deliver(reply, channel=request.channel_id, user=request.user_id,
-                                 response_url=response_url)
+            if reply.form is not None and trigger_id:
+                self.gateway.open_view(trigger_id, form_view(reply.form))
+            else:
+                self.gateway.deliver(reply, channel=request.channel_id, user=request.user_id,
+                                     response_url=response_url)
             if reply.sync_channels:
                 self.sync_members(reply.sync_channels)
             if self.kpis.newest_version != self._warmed:  # an import since: warm up again
@@ -128,6 +134,73 @@ class Bot:
         finally:
             self._warming.release()
 
+    # -- forms, buttons and the App Home ------------------------------------------------------
+
+    def form(self, ack, body: dict) -> None:
+        """A submitted form, answered within the acknowledgement: errors go back to the form,
+        beside their fields; a saved form closes, and a private note confirms it."""
+        from commands.dispatch import interaction_context, on_form
+        from commands.forms import FormErrors, form_state
+
+        view, user = body["view"], body["user"]["id"]
+        state = form_state(view.get("private_metadata", ""))
+        channel = state.get("channel", "")
+        try:
+            with self.edge.sessions.begin() as session:
+                ctx = interaction_context(
+                    session, user, channel, now=self.edge.current(),
+                    default_language=self.edge.settings.language, locale=self.locale(user),
+                    team_id=int(state["team"]))
+                reply = on_form(state.get("kind", ""), view.get("private_metadata", ""),
+                                form_values(view), ctx)
+        except FormErrors as refused:
+            ack(response_action="errors", errors=refused.errors)
+            return
+        except Exception:
+            log.exception("a form of %s could not be saved", user)
+            ack(response_action="errors", errors={next(iter(form_values(view)), "x"):
+                                                  "Sorry, something went wrong; try again."})
+            return
+        ack()
+        self.answers.submit(_logged(self._confirm), reply, channel, user)
+
+    def _confirm(self, reply: Reply, channel: str, user: str) -> None:
+        try:
+            self.gateway.deliver(reply, channel=channel, user=user, response_url=None)
+        except Exception:
+            self.gateway.direct_reply(user, reply)
+
+    def button(self, body: dict) -> None:
+        from commands.dispatch import interaction_context, on_button
+
+        action, user = body["actions"][0], body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id") or \
+            (body.get("container") or {}).get("channel_id") or ""
+        with self.edge.sessions.begin() as session:
+            ctx = interaction_context(session, user, channel, now=self.edge.current(),
+                                      default_language=self.edge.settings.language,
+                                      locale=self.locale(user))
+            reply = on_button(action["action_id"], action.get("value", "0"), ctx)
+        if reply.form is not None:
+            self.gateway.open_view(body["trigger_id"], form_view(reply.form))
+        elif body.get("response_url"):
+            self.gateway.respond(body["response_url"], reply)
+        else:
+            self.gateway.direct_reply(user, reply)
+        if (body.get("view") or {}).get("type") == "home":
+            self.home(user)
+
+    def home(self, user: str) -> None:
+        from commands.dispatch import interaction_context
+        from commands.home import home
+
+        with self.edge.sessions.begin() as session:
+            ctx = interaction_context(session, user, "", now=self.edge.current(),
+                                      default_language=self.edge.settings.language,
+                                      locale=self.locale(user))
+            reply = home(ctx)
+        self.gateway.publish_home(user, home_view(reply))
+
     # -- team membership ----------------------------------------------------------------------
 
     def sync_members(self, channels=None) -> None:
@@ -181,6 +254,21 @@ def create_app(edge: Edge, gateway: Gateway, drawing: Drawing | None = None) -> 
 
     for name in COMMANDS:
         app.command(name)(on_command)
+
+    @app.view(FORM_CALLBACK)
+    def on_form(ack, body):
+        bot.form(ack, body)
+
+    @app.action(re.compile(r"^(followup|goal)_"))
+    def on_button(ack, body):
+        ack()
+        bot.answers.submit(_logged(bot.button), body)
+
+    @app.event("app_home_opened")
+    def on_home(ack, event):
+        ack()
+        if event.get("tab", "home") == "home":
+            bot.answers.submit(_logged(bot.home), event["user"])
 
     @app.event("member_joined_channel")
     def on_joined(ack, event):

@@ -207,15 +207,18 @@ _team_options = [
                  help="Day the weekly dashboard is posted: mon ... sun (default mon)."),
     click.option("--post-time", metavar="HH:MM",
                  help="Time of day, in the team's time zone, it is posted (default 07:00)."),
+    click.option("--morning-time", metavar="HH:MM",
+                 help="The team's morning: follow-up reminders go out from then (default 07:00)."),
 ]
 
 
-def _schedule(post_day: str | None, post_time: str | None) -> dict:
+def _schedule(post_day: str | None, post_time: str | None, morning_time: str | None) -> dict:
     """The posting day and time options as TeamChanges values (ScheduleError names a bad one)."""
     from metrics.posting_schedule import parse_time, parse_weekday
 
     return {"post_weekday": None if post_day is None else parse_weekday(post_day),
-            "post_time": None if post_time is None else f"{parse_time(post_time):%H:%M}"}
+            "post_time": None if post_time is None else f"{parse_time(post_time):%H:%M}",
+            "morning_time": None if morning_time is None else f"{parse_time(morning_time):%H:%M}"}
 
 
 def _with(options):
@@ -235,13 +238,13 @@ def _with(options):
 @click.option("--rapporter", multiple=True, metavar="U",
               help="Slack user id of a rapporter (repeatable).")
 @click.pass_context
-def team_add(ctx, code, name, lang, timezone, post_day, post_time, channel, coach,
-             rapporter) -> None:
+def team_add(ctx, code, name, lang, timezone, post_day, post_time, morning_time, channel,
+             coach, rapporter) -> None:
     """Add the team CODE."""
     from storage.teams import TeamChanges, add_team
 
     changes = TeamChanges(name=name, language=lang, timezone=timezone, add_channels=channel,
-                          **_schedule(post_day, post_time),
+                          **_schedule(post_day, post_time, morning_time),
                           add_roles=tuple([("coach", u) for u in coach]
                                           + [("rapporter", u) for u in rapporter]))
     with _edge(ctx).sessions.begin() as session:
@@ -259,14 +262,14 @@ def team_add(ctx, code, name, lang, timezone, post_day, post_time, channel, coac
 @click.option("--add-rapporter", multiple=True, metavar="U", help="Add a rapporter.")
 @click.option("--remove-rapporter", multiple=True, metavar="U", help="Remove a rapporter.")
 @click.pass_context
-def team_edit(ctx, code, name, lang, timezone, post_day, post_time, add_channel,
+def team_edit(ctx, code, name, lang, timezone, post_day, post_time, morning_time, add_channel,
               remove_channel, add_coach, remove_coach, add_rapporter, remove_rapporter) -> None:
     """Change the team CODE."""
     from storage.teams import TeamChanges, edit_team, get_team
 
     changes = TeamChanges(
         name=name, language=lang, timezone=timezone, add_channels=add_channel,
-        **_schedule(post_day, post_time),
+        **_schedule(post_day, post_time, morning_time),
         remove_channels=remove_channel,
         add_roles=tuple([("coach", u) for u in add_coach]
                         + [("rapporter", u) for u in add_rapporter]),
@@ -347,6 +350,7 @@ def run(ctx: click.Context, port: int, host: str) -> None:
     from bot.app import ACK_SWITCH_INTERVAL, create_app
     from bot.drawing import Drawing, workers
     from bot.gateway import Gateway, web_client
+    from bot.reminders import Reminders, retention
     from bot.scheduler import Job, Scheduler
     from bot.server import check_slack_settings, check_token, serve_http, serve_socket_mode
 
@@ -367,7 +371,12 @@ def run(ctx: click.Context, port: int, host: str) -> None:
     threading.Thread(target=bot.sync_members, name="teampuls-members", daemon=True).start()
     bot.answers.submit(bot.warm_kpis)
     poster = _poster(edge, draw=drawing.png, cache=bot.kpis)
-    Scheduler([Job("weekly dashboard", POSTING_TICK_SECONDS, poster.run_and_log)]).start()
+    reminders = Reminders(edge, poster.gateway)
+    Scheduler([
+        Job("weekly dashboard", POSTING_TICK_SECONDS, poster.run_and_log),
+        Job("follow-up reminders", POSTING_TICK_SECONDS, reminders.run_due),
+        Job("retention", 24 * 3600, lambda: retention(edge, settings.retention_months)),
+    ]).start()
     if edge.engine.dialect.name == "sqlite":
         log.info("SQLite: run one replica of the bot (several replicas need PostgreSQL)")
     click.echo(f"teampuls runs as {identity.get('user', '?')} in {identity.get('team', '?')} "
@@ -379,6 +388,59 @@ def run(ctx: click.Context, port: int, host: str) -> None:
 
 
 POSTING_TICK_SECONDS = 60
+
+
+# -- citizen ----------------------------------------------------------------------------------
+
+@teampuls.group()
+def citizen() -> None:
+    """Everything about one citizen: a subject access request, or erasure."""
+
+
+@citizen.command("export")
+@click.argument("ref")
+@click.option("--out", "out_file", metavar="FILE", help="Write the JSON here instead of stdout.")
+@click.pass_context
+def citizen_export(ctx, ref: str, out_file: str | None) -> None:
+    """Write everything teampuls holds about the citizen REF as JSON: goals with their
+    history, follow-ups and visits."""
+    from storage import goals
+
+    edge = _edge(ctx)
+    with edge.sessions.begin() as session:
+        data = goals.citizen_data(session, ref)
+        goals.audit(session, edge.current(), "cli", "export", "citizen", None, None)
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if out_file:
+        pathlib.Path(out_file).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"Wrote {len(data['goals'])} goals, {len(data['follow_ups'])} follow-ups and "
+                   f"{len(data['visits'])} visits of {ref} to {out_file}.")
+    else:
+        click.echo(text)
+
+
+@citizen.command("erase")
+@click.argument("ref")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def citizen_erase(ctx, ref: str, yes: bool) -> None:
+    """Delete everything about the citizen REF: goals, their history, follow-ups and visits
+    (the KPIs of the weeks concerned are recomputed)."""
+    from storage import goals
+    from storage.kpi_refresh import refresh_team_weeks
+
+    if not yes:
+        click.confirm(f"Erase everything about {ref}? This cannot be undone", abort=True)
+    edge = _edge(ctx)
+    with edge.sessions.begin() as session:
+        erased = goals.erase_citizen(session, ref)
+        team_weeks = erased.pop("team_weeks")
+        if team_weeks:
+            targets = team_weeks | {(team, week + 1) for team, week in team_weeks}
+            refresh_team_weeks(session.connection(), targets)
+        goals.audit(session, edge.current(), "cli", "erase", "citizen", None, None)
+    click.echo(f"Erased {ref}: " + ", ".join(f"{n} {kind.replace('_', ' ')}"
+                                              for kind, n in erased.items()) + ".")
 
 
 def _poster(edge: Edge, **options):

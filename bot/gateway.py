@@ -144,6 +144,20 @@ class Gateway:
         self.pace("chat.postMessage", user)
         self.client.chat_postMessage(channel=user, text=text[:MAX_TEXT])
 
+    def open_view(self, trigger_id: str, view: dict) -> None:
+        """Open a form (a modal) for the user who typed the command or pressed the button."""
+        self.client.views_open(trigger_id=trigger_id, view=view)
+
+    def publish_home(self, user: str, view: dict) -> None:
+        self.client.views_publish(user_id=user, view=view)
+
+    def direct_reply(self, user: str, reply: Reply) -> str:
+        """``reply`` as a direct message from the bot to ``user``; returns its timestamp."""
+        self.pace("chat.postMessage", user)
+        posted = self.client.chat_postMessage(channel=user, text=plain_text(reply),
+                                              blocks=message_blocks(reply))
+        return posted["ts"]
+
     def channel_members(self, channel: str) -> list[str]:
         members: list[str] = []
         cursor = None

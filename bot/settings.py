@@ -39,6 +39,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TEAMPULS_POST_LEASE_SECONDS", "900",
              "Seconds after which a weekly dashboard claimed by a poster that went quiet "
              "(crashed) may be taken over by another; longer than one post can take."),
+    Variable("TEAMPULS_RETENTION_MONTHS", "12",
+             "Months after closing that goals and follow-ups are deleted by the daily job."),
     Variable("TEAMPULS_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING or ERROR."),
 )
 
@@ -61,6 +63,7 @@ class Settings:
     log_level: str
     post_grace_days: float = 3.0
     post_lease_seconds: int = 900
+    retention_months: int = 12
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -97,6 +100,7 @@ class Settings:
                 f"not {raw['TEAMPULS_POST_GRACE_DAYS']!r}")
 
         lease = _whole_above_zero(raw, "TEAMPULS_POST_LEASE_SECONDS", "seconds")
+        retention = _whole_above_zero(raw, "TEAMPULS_RETENTION_MONTHS", "months")
 
         database_url = raw["DATABASE_URL"]
         if "://" not in database_url:
@@ -117,6 +121,7 @@ class Settings:
             log_level=log_level,
             post_grace_days=grace,
             post_lease_seconds=lease,
+            retention_months=retention,
         )
 
 

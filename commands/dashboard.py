@@ -17,6 +17,7 @@ from commands.kpi_names import show, title
 from commands.reply import Chart, Reply, UsageError
 from metrics import weeks
 from metrics.kpis import BY_KEY, KPIS
+from storage.models import Team
 from storage.queries import KpiReport, WeekValues, kpi_report, team_codes
 
 DASHBOARD_WEEKS = 13
@@ -73,7 +74,9 @@ def dashboard(team: str, week: int, ctx: Context) -> Reply:
         lines.append(" · ".join([line, *(part for part in parts if part)]))
     lines.append("")
     lines += [s for s in (_biggest_change(own, week, tr), _ask(team, values, report, tr)) if s]
-    rapporters = get_team(ctx.session, team).members_with("rapporter")
+    team_row = get_team(ctx.session, team)
+    lines.append(_goal_counts(ctx, team_row, week))
+    rapporters = team_row.members_with("rapporter")
     if rapporters:
         lines.append(tr("For {rapporters}, to bring to the team meeting.").format(
             rapporters=" ".join(f"<@{user}>" for user in rapporters)))
@@ -95,6 +98,24 @@ def dashboard(team: str, week: int, ctx: Context) -> Reply:
     chart = Chart(ctx.draw(figure), f"teampuls-dashboard-{team}-{weeks.label(week)}.png",
                   tr("Weekly dashboard of team {team}, {week}").format(team=team, week=week_text))
     return Reply("\n".join(lines), (), chart)
+
+
+def _goal_counts(ctx: Context, team: Team, week: int) -> str:
+    """Goals and follow-ups of the week, in counts only (never their text)."""
+    import datetime as dt
+    import zoneinfo
+
+    from storage.goals import team_counts
+
+    zone = zoneinfo.ZoneInfo(team.timezone) if team.timezone else ctx.now.tzinfo
+    first, last = weeks.monday(week), weeks.sunday(week)
+    start = dt.datetime.combine(first, dt.time(), tzinfo=zone)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+    counts = team_counts(ctx.session, team.id, first, last, start, end)
+    return ctx.tr("Goals set this week: {goals} · follow-ups done on time: {on_time} · "
+                  "overdue: {overdue} · due next week: {due}").format(
+                      goals=counts.goals_set, on_time=counts.done_on_time,
+                      overdue=counts.overdue, due=counts.due_next_week)
 
 
 def _biggest_change(own: dict[str, dict[int, float | None]], week: int,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from commands import dashboard, kpi, teampuls
+from commands import dashboard, followup, goal, kpi, teampuls
 from commands.context import Context, Request
 from commands.i18n import LANGUAGES, Translator
 from commands.reply import Reply, UsageError
@@ -19,7 +19,8 @@ from storage.kpi_cache import KpiCache, KpiReads
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-COMMANDS = {"/kpi": kpi, "/dashboard": dashboard, "/teampuls": teampuls}
+COMMANDS = {"/kpi": kpi, "/dashboard": dashboard, "/goal": goal, "/followup": followup,
+            "/teampuls": teampuls}
 
 
 def language_of_locale(locale: str | None) -> str | None:
@@ -59,6 +60,40 @@ def answer(request: Request, session: Session, *, now: dt.datetime, default_lang
             return module.handle(module.parse(request.text), ctx)
     except UsageError as error:
         return Reply(error.render(tr), error=True)
+
+
+def interaction_context(session: Session, user: str, channel: str, *, now: dt.datetime,
+                        default_language: str, locale: str | None = None,
+                        team_id: int | None = None) -> Context:
+    """The context of a form's answers or a button: the user's language, else the team's."""
+    from storage.models import Team
+    from storage.queries import session_fetch
+
+    team = session.get(Team, team_id) if team_id is not None else None
+    language = (language_of_locale(locale) or (team.language if team is not None else None)
+                or default_language)
+    return Context(Request("", "", user, channel, locale), session, now, Translator(language),
+                   team, [], frozenset(), KpiReads(session_fetch(session), None), _draw_here)
+
+
+def on_form(kind: str, state: str, values: dict[str, str | None], ctx: Context) -> Reply:
+    """A form's answers (raises ``commands.forms.FormErrors`` for the form to show)."""
+    from commands import forms
+
+    try:
+        return forms.submit(kind, forms.form_state(state), values, ctx)
+    except UsageError as error:
+        return Reply(error.render(ctx.tr), error=True)
+
+
+def on_button(action: str, value: str, ctx: Context) -> Reply:
+    from commands import forms
+
+    try:
+        with ctx.session.begin_nested():
+            return forms.press(action, value, ctx)
+    except UsageError as error:
+        return Reply(error.render(ctx.tr), error=True)
 
 
 def team_context(session: Session, team_code: str, *, now: dt.datetime, default_language: str,

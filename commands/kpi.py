@@ -189,9 +189,13 @@ def _filename(*parts: object) -> str:
     return "teampuls-" + "-".join(str(p) for p in parts) + ".png"
 
 
-def _card(team: str, week: int, share: bool, ctx: Context) -> Reply:
-    from charts.kpi_overview import overview_figure
+def card(team: str, week: int, ctx: Context) -> Reply:
+    """The card without its image."""
+    return _card(team, week, False, ctx, with_chart=False)
 
+
+def _card(team: str, week: int, share: bool, ctx: Context, with_chart: bool = True) -> Reply:
+    """The KPI card of a team's week; ``with_chart`` False leaves the image out (App Home)."""
     tr = ctx.tr
     reads = ctx.reads
     values = reads.week_values(week)  # serves the card, the benchmark and the chart
@@ -211,6 +215,10 @@ def _card(team: str, week: int, share: bool, ctx: Context) -> Reply:
         if b.rank is not None:
             lines.append(tr("rank {rank} of {of}").format(rank=b.rank, of=b.of))
         fields.append((title(key, tr), "\n".join(lines)))
+    if not with_chart:
+        return Reply(heading, tuple(fields), share=share)
+    from charts.kpi_overview import overview_figure
+
     figure = overview_figure(
         values, team,
         titles={k.key: title(k.key, tr) for k in KPIS},

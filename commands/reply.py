@@ -16,6 +16,44 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class Button:
+    label: str
+    action: str  # what pressing it does, e.g. "followup_done"
+    value: str  # e.g. the follow-up's id
+    style: str | None = None  # "primary" or "danger"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry of a list with its buttons (a follow-up with done and snooze)."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    kind: str  # text, long_text, user, date
+    hint: str = ""
+    initial: str | None = None  # a user id for user, an ISO date for date
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form to fill in (a Slack modal): its answers come back to ``commands.forms``."""
+
+    kind: str  # goal, followup
+    title: str
+    submit: str
+    fields: tuple[FormField, ...]
+    state: str  # what the answers belong to, e.g. "team=3;goal=12;channel=C123"
+    intro: str = ""
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str  # the answer in Slack's mrkdwn (*bold*, line breaks); also the notification text
     fields: tuple[tuple[str, str], ...] = ()  # (label, value) pairs of a card
@@ -24,6 +62,8 @@ class Reply:
     error: bool = False  # the request could not be answered; the text says why
     # Linked Slack channels whose members the bot should read again (after an admin change).
     sync_channels: tuple[str, ...] = ()
+    items: tuple[Item, ...] = ()  # a list with buttons, after the text
+    form: Form | None = None  # a form to open instead of a message
 
     def as_text(self) -> str:
         """The reply as plain text, for the console and for logs."""
@@ -35,6 +75,12 @@ class Reply:
                 first, *more = value.split("\n")
                 lines.append(f"  {label.ljust(width)}  {first}")
                 lines.extend(f"  {'':{width}}  {line}" for line in more)
+        for item in self.items:
+            lines.append("• " + item.text.replace("*", ""))
+        if self.form is not None:
+            lines.append(self.form.title + ("\n" + self.form.intro if self.form.intro else ""))
+            for field in self.form.fields:
+                lines.append(f"  {field.label}" + (f": {field.initial}" if field.initial else ""))
         return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -44,6 +46,8 @@ class Team(Base):
     # When the weekly dashboard is posted, in the team's time zone; None: Monday, 07:00.
     post_weekday: Mapped[int | None] = mapped_column(Integer)  # 0 Monday ... 6 Sunday
     post_time: Mapped[str | None] = mapped_column(String(5))  # HH:MM
+    # The team's morning: reminders of follow-ups go out from then on; None: 07:00.
+    morning_time: Mapped[str | None] = mapped_column(String(5))  # HH:MM
 
     channels: Mapped[list[TeamChannel]] = relationship(
         back_populates="team", cascade="all, delete-orphan", order_by="TeamChannel.channel_id")
@@ -207,6 +211,96 @@ class DashboardDelivery(Base):
     file_id: Mapped[str | None] = mapped_column(String(64))
     message_ts: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(String(200))
+
+
+class Goal(Base):
+    """A citizen's goal, set from their answer to "What matters to you?"; the team's alone.
+
+    Text fields hold health data: they are shown only to the team's members, privately."""
+
+    __tablename__ = "goals"
+    __table_args__ = (
+        Index("ix_goals_team_state", "team_id", "state"),
+        Index("ix_goals_citizen", "citizen_ref"),
+        CheckConstraint("state IN ('open', 'done')", name="goal_state_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    citizen_ref: Mapped[str] = mapped_column(String(64))
+    what_matters: Mapped[str] = mapped_column(Text)
+    goal: Mapped[str] = mapped_column(Text)
+    follow_up_by: Mapped[str] = mapped_column(String(32))  # Slack user id
+    reassess_on: Mapped[dt.date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(8))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    changes: Mapped[list[GoalChange]] = relationship(
+        back_populates="goal", cascade="all, delete-orphan", order_by="GoalChange.id")
+
+
+class GoalChange(Base):
+    """One change of one field of a goal: who, when, from what to what."""
+
+    __tablename__ = "goal_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goals.id", ondelete="CASCADE"), index=True)
+    changed_by: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    field: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+
+    goal: Mapped[Goal] = relationship(back_populates="changes")
+
+
+class FollowUp(Base):
+    """Something a team member agreed to follow up by a date; a goal's reassessment is one
+    (``kind`` reassessment, kept in step with the goal)."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        Index("ix_follow_ups_team_state", "team_id", "state"),
+        Index("ix_follow_ups_due", "state", "due_on"),
+        Index("ix_follow_ups_citizen", "citizen_ref"),
+        CheckConstraint("state IN ('open', 'done')", name="follow_up_state_known"),
+        CheckConstraint("kind IN ('task', 'reassessment')", name="follow_up_kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    goal_id: Mapped[int | None] = mapped_column(ForeignKey("goals.id", ondelete="CASCADE"),
+                                                index=True)
+    citizen_ref: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    responsible: Mapped[str] = mapped_column(String(32))  # Slack user id
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(8))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    done_on_time: Mapped[bool | None] = mapped_column(Boolean)
+    # The local date of the last reminder: due ones are reminded once, overdue ones weekly.
+    reminded_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class AuditEntry(Base):
+    """Who read or changed what, by ids only (never the text); kept six months."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    user_id: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))  # read, create, update, close, ...
+    subject: Mapped[str] = mapped_column(String(16))  # goal, follow_up, citizen, list
+    subject_id: Mapped[int | None] = mapped_column(BigInteger)
+    team_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class KpiVersion(Base):

@@ -38,6 +38,7 @@ class TeamChanges:
     timezone: str | None = None
     post_weekday: int | None = None  # 0 Monday ... 6 Sunday
     post_time: str | None = None  # HH:MM
+    morning_time: str | None = None  # HH:MM
     add_channels: tuple[str, ...] = ()
     remove_channels: tuple[str, ...] = ()
     add_roles: tuple[tuple[str, str], ...] = ()  # (role, user id)
@@ -80,10 +81,12 @@ def edit_team(session: Session, team: Team, changes: TeamChanges) -> Team:
             raise TeamError(f"the posting day must be 0 (Monday) to 6 (Sunday), "
                             f"not {changes.post_weekday!r}")
         team.post_weekday = changes.post_weekday
-    if changes.post_time is not None:
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", changes.post_time):
-            raise TeamError(f"the posting time must be HH:MM, not {changes.post_time!r}")
-        team.post_time = changes.post_time
+    for name in ("post_time", "morning_time"):
+        value = getattr(changes, name)
+        if value is not None:
+            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+                raise TeamError(f"the {name.replace('_', ' ')} must be HH:MM, not {value!r}")
+            setattr(team, name, value)
     for channel in _slack_ids(changes.add_channels, "channel", ("C", "G")):
         linked = session.get(TeamChannel, channel)
         if linked is not None and linked.team_id != team.id:

@@ -32,4 +32,4 @@ def test_scopes_are_the_least_the_bot_needs():
     assert scopes == {"commands", "chat:write", "files:write", "users:read", "channels:read",
                       "groups:read", "channels:history", "groups:history"}
     events = set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
-    assert events == {"member_joined_channel", "member_left_channel"}
+    assert events == {"member_joined_channel", "member_left_channel", "app_home_opened"}

@@ -71,6 +71,10 @@ def test_every_translatable_text_is_in_every_catalog():
         for _file, _line, message, _comments, _context in extract_from_dir(
                 root / folder, keywords={"N_": None, "tr": None, "gettext": None, "_": None, "UsageError": None}):
             found.add(message)
+    # The data layer's refusals of input are translated where they are shown.
+    for _file, _line, message, _comments, _context in extract_from_dir(
+            root / "storage", keywords={"GoalInputError": (2,)}):
+        found.add(message)
     assert len(found) > 10
     for language in LANGUAGES:
         if language == "en":
