@@ -409,3 +409,40 @@ def test_retention_deletes_closed_goals_and_old_audit_entries(edge, teams):
     assert retention(timed, months=12) == (1, 1, 0)  # the closed goal and its reassessment
     with edge.sessions.begin() as session:
         assert [g.citizen_ref for g in session.scalars(select(Goal))] == ["B-2"]
+
+
+def test_a_goal_is_edited_and_gets_a_follow_up_through_its_buttons(slack, standin):
+    with slack.edge.sessions.begin() as session:
+        goal_id = goals.create_goal(session, MEMBER, goals_team(session), _goal(), NOW).id
+    slack.press("goal_edit", str(goal_id))
+    (opened,) = standin.wait_for(lambda: standin.of("views.open"))
+    view = opened.args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    initial = {b["block_id"]: b["element"].get("initial_value") or
+               b["element"].get("initial_user") or b["element"].get("initial_date")
+               for b in view["blocks"] if b["type"] == "input"}
+    assert initial["goal"] == "Går 200 m med rollator inden jul"
+    assert initial["reassess_on"] == "2026-12-01"
+    values = _goal_form_values() | {"goal": {"type": "plain_text_input", "value": "Går 300 m"}}
+    assert slack.submit_form(view, values).status == 200
+    standin.wait_for(lambda: standin.of("chat.postEphemeral"))
+
+    slack.press("goal_followup", str(goal_id))
+    opened = standin.wait_for(lambda: standin.of("views.open")[1:])[0]
+    view = opened.args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == [
+        "text", "responsible", "due_on"]
+    slack.submit_form(view, {"text": {"type": "plain_text_input", "value": "Aftal gåtur"},
+                             "responsible": {"type": "users_select", "selected_user": MEMBER},
+                             "due_on": {"type": "datepicker", "selected_date": "2026-11-27"}})
+    confirmed = standin.wait_for(lambda: standin.of("chat.postEphemeral")[1:])[0]
+    assert "due 2026-11-27" in confirmed.args["text"]
+    with slack.edge.sessions.begin() as session:
+        goal = session.get(Goal, goal_id)
+        assert goal.goal == "Går 300 m" and [c.field for c in goal.changes] == [
+            "goal", "follow_up_by", "reassess_on"]
+        follow_ups = session.scalars(select(FollowUp).where(FollowUp.goal_id == goal_id)).all()
+        assert sorted(f.kind for f in follow_ups) == ["reassessment", "task"]
+        (task,) = [f for f in follow_ups if f.kind == "task"]
+        assert task.citizen_ref == "B-10442" and task.due_on == dt.date(2026, 11, 27)
