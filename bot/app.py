@@ -25,6 +25,7 @@ from commands.context import Request
 from commands.dispatch import COMMANDS, answer, language_of_locale
 from commands.i18n import Translator
 from commands.reply import Reply
+from storage.database import in_transaction
 from storage.kpi_cache import KpiCache
 
 log = logging.getLogger(__name__)
@@ -181,6 +182,8 @@ class Bot:
                                       default_language=self.edge.settings.language,
                                       locale=self.locale(user))
             reply = on_button(action["action_id"], action.get("value", "0"), ctx)
+        for channel_id, note in reply.channel_notes:
+            self.gateway.post_note(channel_id, note)
         if reply.form is not None:
             self.gateway.open_view(body["trigger_id"], form_view(reply.form))
         elif body.get("response_url"):
@@ -203,6 +206,13 @@ class Bot:
 
     # -- team membership ----------------------------------------------------------------------
 
+    def sync_members_logged(self) -> None:
+        """``sync_members`` as the start-up thread runs it: a failure goes to the log."""
+        try:
+            self.sync_members()
+        except Exception:
+            log.exception("reading the members of the linked channels failed")
+
     def sync_members(self, channels=None) -> None:
         """Read the members of linked channels (all of them by default) from Slack."""
         from storage.teams import linked_channels, set_channel_members
@@ -216,21 +226,21 @@ class Bot:
             except Exception:
                 log.warning("cannot read the members of %s", channel, exc_info=True)
                 continue
-            with self.edge.sessions.begin() as session:
-                set_channel_members(session, channel, members)
+            in_transaction(self.edge.sessions,
+                           lambda session, c=channel, m=members: set_channel_members(session, c, m))
         log.info("read the members of %d linked channel(s)", len(channels))
 
     def member_joined(self, event: dict) -> None:
         from storage.teams import add_channel_member
 
-        with self.edge.sessions.begin() as session:
-            add_channel_member(session, event["channel"], event["user"])
+        in_transaction(self.edge.sessions, lambda session: add_channel_member(
+            session, event["channel"], event["user"]))
 
     def member_left(self, event: dict) -> None:
         from storage.teams import remove_channel_member
 
-        with self.edge.sessions.begin() as session:
-            remove_channel_member(session, event["channel"], event["user"])
+        in_transaction(self.edge.sessions, lambda session: remove_channel_member(
+            session, event["channel"], event["user"]))
 
 
 def create_app(edge: Edge, gateway: Gateway, drawing: Drawing | None = None) -> tuple[App, Bot]:
@@ -259,7 +269,7 @@ def create_app(edge: Edge, gateway: Gateway, drawing: Drawing | None = None) -> 
     def on_form(ack, body):
         bot.form(ack, body)
 
-    @app.action(re.compile(r"^(followup|goal)_"))
+    @app.action(re.compile(r"^(followup|goal|drift)_"))
     def on_button(ack, body):
         ack()
         bot.answers.submit(_logged(bot.button), body)

@@ -31,9 +31,9 @@ def _known_errors() -> tuple[type[Exception], ...]:
     from bot.settings import SettingsError
     from metrics.posting_schedule import ScheduleError
     from metrics.weeks import WeekError
-    from storage.errors import DatabaseError, TeamError
+    from storage.errors import DatabaseError, SeriesFileError, TeamError
 
-    return SettingsError, DatabaseError, TeamError, WeekError, ScheduleError
+    return SettingsError, DatabaseError, TeamError, WeekError, ScheduleError, SeriesFileError
 
 
 class _Group(click.Group):
@@ -350,6 +350,7 @@ def run(ctx: click.Context, port: int, host: str) -> None:
     from bot.app import ACK_SWITCH_INTERVAL, create_app
     from bot.drawing import Drawing, workers
     from bot.gateway import Gateway, web_client
+    from bot.coach_alerts import CoachAlerts
     from bot.reminders import Reminders, retention
     from bot.scheduler import Job, Scheduler
     from bot.server import check_slack_settings, check_token, serve_http, serve_socket_mode
@@ -368,13 +369,16 @@ def run(ctx: click.Context, port: int, host: str) -> None:
     sys.setswitchinterval(ACK_SWITCH_INTERVAL)
     drawing = Drawing(workers())
     app, bot = create_app(edge, Gateway(client), drawing)
-    threading.Thread(target=bot.sync_members, name="teampuls-members", daemon=True).start()
+    threading.Thread(target=bot.sync_members_logged, name="teampuls-members", daemon=True).start()
     bot.answers.submit(bot.warm_kpis)
     poster = _poster(edge, draw=drawing.png, cache=bot.kpis)
     reminders = Reminders(edge, poster.gateway)
+    alerts = CoachAlerts(edge, poster.gateway, draw=drawing.png, poster=poster.poster)
     Scheduler([
         Job("weekly dashboard", POSTING_TICK_SECONDS, poster.run_and_log),
         Job("follow-up reminders", POSTING_TICK_SECONDS, reminders.run_due),
+        Job("coach alerts", POSTING_TICK_SECONDS, alerts.when_due),
+        Job("coach digests", POSTING_TICK_SECONDS, alerts.digests_when_due),
         Job("retention", 24 * 3600, lambda: retention(edge, settings.retention_months)),
     ]).start()
     if edge.engine.dialect.name == "sqlite":
@@ -388,6 +392,31 @@ def run(ctx: click.Context, port: int, host: str) -> None:
 
 
 POSTING_TICK_SECONDS = 60
+
+
+# -- drift ------------------------------------------------------------------------------------
+
+@teampuls.group()
+def drift() -> None:
+    """The coaches' drift detector, on files."""
+
+
+@drift.command("scan")
+@click.argument("series_file", metavar="SERIES.csv", type=click.Path(dir_okay=False))
+@click.option("--out", "out_file", required=True, metavar="ALERTS.csv",
+              help="Where to write the alerts.")
+def drift_scan(series_file: str, out_file: str) -> None:
+    """Run the coaches' drift detector on a tidy series (columns team, metric, week, value;
+    optional numerator, denominator) and write one row per alert: team, metric, week,
+    direction, baseline, current, start_week."""
+    from metrics import drift as detector
+    from storage.series_files import read_series, write_alerts
+
+    series = read_series(pathlib.Path(series_file), known_metrics=tuple(detector.METRICS))
+    alerts = detector.scan(series)
+    write_alerts(detector.alerts_frame(alerts), pathlib.Path(out_file))
+    click.echo(f"{len(alerts)} alerts in {series['team'].nunique()} teams x "
+               f"{series['metric'].nunique()} metrics; written to {out_file}.")
 
 
 # -- citizen ----------------------------------------------------------------------------------

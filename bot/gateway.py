@@ -151,6 +151,15 @@ class Gateway:
     def publish_home(self, user: str, view: dict) -> None:
         self.client.views_publish(user_id=user, view=view)
 
+    def post_note(self, channel: str, text: str) -> str:
+        """A plain note in a channel (no citizen data ever goes this way)."""
+        self.pace("chat.postMessage", channel)
+        return self.client.chat_postMessage(channel=channel, text=text[:MAX_TEXT])["ts"]
+
+    def dm_channel(self, user: str) -> str:
+        """The id of the bot's direct-message conversation with ``user``."""
+        return self.client.conversations_open(users=user)["channel"]["id"]
+
     def direct_reply(self, user: str, reply: Reply) -> str:
         """``reply`` as a direct message from the bot to ``user``; returns its timestamp."""
         self.pace("chat.postMessage", user)

@@ -70,6 +70,8 @@ def press(action: str, value: str, ctx: Context) -> Reply:
 
     tr, user = ctx.tr, ctx.request.user_id
     number = int(value)
+    if action.startswith("drift_"):
+        return _alert_answer(action, number, ctx)
     try:
         if action.startswith("followup_"):
             follow_up = goals.get_follow_up(ctx.session, user, number, ctx.now)
@@ -95,6 +97,34 @@ def press(action: str, value: str, ctx: Context) -> Reply:
     except (goals.AccessDenied, goals.NotFound):
         raise UsageError(N_("Your team has no goal or follow-up #{id}."), id=number) from None
     raise UsageError(N_("I don't know that button."))
+
+
+def _alert_answer(action: str, message_id: int, ctx: Context) -> Reply:
+    """A coach's answer to an alert: recorded; "discuss" also leaves a note for the team."""
+    from commands.coach_alert import discuss_note
+    from storage.coach_alerts import answer
+
+    feedback = {"drift_seen": "seen", "drift_discuss": "discuss",
+                "drift_not_useful": "not_useful"}[action]
+    answered = answer(ctx.session, message_id, ctx.request.user_id, feedback, ctx.now)
+    if answered is None:
+        raise UsageError(N_("This alert was not sent to you."))
+    _message, alert = answered
+    tr = ctx.tr
+    if feedback == "discuss":
+        team = ctx.session.get(Team, alert.team_id)
+        if not team.channels:
+            raise UsageError(N_("Team {team} has no channel to leave the note in."),
+                             team=team.code)
+        channel = team.channels[0].channel_id
+        team_tr = type(tr)(team.language) if team.language else tr
+        return Reply(tr("Thank you: a note for the team is in <#{channel}>.").format(
+            channel=channel), channel_notes=((channel, discuss_note(
+                alert, team, ctx.request.user_id, team_tr)),))
+    if feedback == "not_useful":
+        return Reply(tr("Thank you: noted as not useful; the admins see how useful the alerts "
+                        "are each month."))
+    return Reply(tr("Thank you: noted as seen."))
 
 
 def _date(value: str | None) -> dt.date | None:

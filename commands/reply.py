@@ -64,6 +64,8 @@ class Reply:
     sync_channels: tuple[str, ...] = ()
     items: tuple[Item, ...] = ()  # a list with buttons, after the text
     form: Form | None = None  # a form to open instead of a message
+    # Notes for a channel, beside the reply (a coach's "discuss with the team"): (channel, text).
+    channel_notes: tuple[tuple[str, str], ...] = ()
 
     def as_text(self) -> str:
         """The reply as plain text, for the console and for logs."""

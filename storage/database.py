@@ -52,6 +52,24 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def in_transaction(sessions: sessionmaker[Session], work, attempts: int = 6):
+    """Run ``work(session)`` in a transaction of its own and commit it. On SQLite a transaction
+    that read before it writes fails at once ("database is locked") when another connection
+    wrote in between — the busy timeout cannot help — so it is run again, a little later."""
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(attempts):
+        try:
+            with sessions.begin() as session:
+                return work(session)
+        except OperationalError as error:
+            if "database is locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * 2 ** attempt)
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         if not inspect(connection).has_table("alembic_version"):

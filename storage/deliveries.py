@@ -1,14 +1,5 @@
 """Delivery records of the weekly dashboard: one per (team, week), claimed before posting so
-that each dashboard is posted once, whatever the number of posters.
-
-Every statement says by RETURNING whether it changed a row (an ORM-enabled statement's
-rowcount is not to be trusted on every driver). A claim is one statement that succeeds for
-exactly one poster: inserting the record (the
-unique key refuses a second), or taking over a record whose last attempt failed for a passing
-reason (pending) or whose poster went quiet (claimed longer ago than the lease). On PostgreSQL
-the taking-over UPDATE holds the row's lock until its transaction ends; a second replica's
-UPDATE waits for it, re-reads the row and finds it claimed. The caller commits each claim at
-once (``with sessions.begin()``) so that the others see it.
+that each dashboard is posted once, whatever the number of posters (``storage.claims``).
 """
 
 from __future__ import annotations
@@ -16,9 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from storage.claims import as_utc, claim_row, finish_row, insert_for
 from storage.models import DashboardDelivery
 
 FINAL = ("sent", "skipped", "failed")
@@ -36,53 +28,22 @@ class Claim:
     file_id: str | None  # the image uploaded by an earlier attempt, if any
 
 
-def _insert(session: Session):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(DashboardDelivery)
-
-
 def claim(session: Session, team_id: int, week: int, poster: str, now: dt.datetime,
           lease: dt.timedelta) -> Claim | None:
     """Claim the delivery of ``week`` for ``team_id``; None when another poster has it or it is
     done (sent, skipped or failed)."""
-    now = as_utc(now)
-    inserted = session.execute(
-        _insert(session).values(team_id=team_id, week=week, state="claimed", attempts=1,
-                                claimed_by=poster, claimed_at=now, first_claimed_at=now)
-        .on_conflict_do_nothing(index_elements=["team_id", "week"])
-        .returning(DashboardDelivery.id)).first()
-    if inserted is None:
-        taken = session.execute(
-            update(DashboardDelivery)
-            .where(DashboardDelivery.team_id == team_id, DashboardDelivery.week == week,
-                   or_(DashboardDelivery.state == "pending",
-                       and_(DashboardDelivery.state == "claimed",
-                            DashboardDelivery.claimed_at < now - lease)))
-            .values(state="claimed", claimed_by=poster, claimed_at=now,
-                    attempts=DashboardDelivery.attempts + 1)
-            .returning(DashboardDelivery.id)
-            .execution_options(synchronize_session=False)).first()
-        if taken is None:
-            return None
+    row_id = claim_row(session, DashboardDelivery, {"team_id": team_id, "week": week}, poster,
+                       now, lease)
+    if row_id is None:
+        return None
     row = session.execute(
-        select(DashboardDelivery.id, DashboardDelivery.attempts,
-               DashboardDelivery.first_claimed_at, DashboardDelivery.file_id)
-        .where(DashboardDelivery.team_id == team_id, DashboardDelivery.week == week)).one()
-    return Claim(row.id, team_id, week, row.attempts, as_utc(row.first_claimed_at), row.file_id)
+        select(DashboardDelivery.attempts, DashboardDelivery.first_claimed_at,
+               DashboardDelivery.file_id).where(DashboardDelivery.id == row_id)).one()
+    return Claim(row_id, team_id, week, row.attempts, as_utc(row.first_claimed_at), row.file_id)
 
 
 def _finish(session: Session, claim_: Claim, poster: str, **values) -> bool:
-    """Update the claimed record if this poster still holds it; False if it lost the claim."""
-    done = session.execute(
-        update(DashboardDelivery)
-        .where(DashboardDelivery.id == claim_.id, DashboardDelivery.state == "claimed",
-               DashboardDelivery.claimed_by == poster)
-        .values(**values).returning(DashboardDelivery.id)
-        .execution_options(synchronize_session=False)).first()
-    return done is not None
+    return finish_row(session, DashboardDelivery, claim_.id, poster, **values)
 
 
 def mark_uploaded(session: Session, claim_: Claim, poster: str, file_id: str) -> bool:
@@ -113,8 +74,9 @@ def skip(session: Session, team_id: int, week: int, reason: str, now: dt.datetim
     """Record that ``week`` is not posted for the team (True if this call recorded it)."""
     now = as_utc(now)
     inserted = session.execute(
-        _insert(session).values(team_id=team_id, week=week, state="skipped", attempts=0,
-                                first_claimed_at=now, finished_at=now, error=reason[:200])
+        insert_for(session, DashboardDelivery).values(
+            team_id=team_id, week=week, state="skipped", attempts=0, first_claimed_at=now,
+            finished_at=now, error=reason[:200])
         .on_conflict_do_nothing(index_elements=["team_id", "week"])
         .returning(DashboardDelivery.id)).first()
     if inserted is not None:
@@ -154,9 +116,3 @@ def records(session: Session) -> list[DashboardDelivery]:
                                 .order_by(DashboardDelivery.week, DashboardDelivery.team_id)))
 
 
-def as_utc(moment: dt.datetime) -> dt.datetime:
-    """Times are stored in UTC: SQLite keeps the wall-clock digits it is given and hands them
-    back naive; PostgreSQL hands back an aware time."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc)

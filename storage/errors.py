@@ -11,3 +11,8 @@ class DatabaseError(RuntimeError):
 
 class TeamError(ValueError):
     """A team command that cannot be carried out; the message says why."""
+
+
+class SeriesFileError(ValueError):
+    """A series file (``drift scan``, ``forecast``) that cannot be read; the message names the
+    file and every bad line and column."""

@@ -303,6 +303,68 @@ class AuditEntry(Base):
     team_id: Mapped[int | None] = mapped_column(Integer)
 
 
+class DriftAlert(Base):
+    """A KPI of a team that drifted the worse way (``metrics.drift``): one row per episode."""
+
+    __tablename__ = "drift_alerts"
+    __table_args__ = (UniqueConstraint("team_id", "metric", "week"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    metric: Mapped[str] = mapped_column(String(32))
+    week: Mapped[int] = mapped_column(Integer)  # raised in this week
+    start_week: Mapped[int] = mapped_column(Integer)
+    baseline: Mapped[float] = mapped_column(Float)
+    current: Mapped[float] = mapped_column(Float)
+    spread: Mapped[float] = mapped_column(Float)
+    years_by_chance: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AlertMessage(Base):
+    """An alert told to one coach: claimed before the DM is sent (exactly once, as the weekly
+    dashboard), then the coach's answer from the buttons."""
+
+    __tablename__ = "alert_messages"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "user_id"),
+        CheckConstraint("state IN ('claimed', 'pending', 'sent', 'failed')",
+                        name="alert_message_state_known"),
+        CheckConstraint("feedback IS NULL OR feedback IN ('seen', 'discuss', 'not_useful')",
+                        name="alert_feedback_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("drift_alerts.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    first_claimed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(200))
+    feedback: Mapped[str | None] = mapped_column(String(16))
+    feedback_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class JobRun(Base):
+    """A scheduled job's run for one period (the coaches' digest of a week, say), claimed so
+    that it runs once whatever the replicas (``storage.claims``)."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "period"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    job: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    first_claimed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 class KpiVersion(Base):
     """One row whose version every KPI refresh raises in its own transaction: readers that
     cache KPI values (the bot) know from it when their copies are stale."""

@@ -30,6 +30,7 @@ def test_commands_in_code_manifest_and_readme_agree():
 def test_scopes_are_the_least_the_bot_needs():
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     assert scopes == {"commands", "chat:write", "files:write", "users:read", "channels:read",
-                      "groups:read", "channels:history", "groups:history"}
+                      "groups:read", "channels:history", "groups:history", "im:write",
+                      "im:history"}
     events = set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
     assert events == {"member_joined_channel", "member_left_channel", "app_home_opened"}

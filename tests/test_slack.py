@@ -98,6 +98,7 @@ def bot(cli, edge, standin, tmp_path):
                 raise AssertionError(f"teampuls run did not start:\n{process.stdout.read()}")
             time.sleep(0.1)
     standin.wait_for(lambda: standin.of("conversations.members"))  # members read at start
+    _wait_for_member(edge, CHANNEL, ADMIN)  # ... and written
     yield running
     process.terminate()
     try:

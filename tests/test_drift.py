@@ -1,0 +1,96 @@
+"""The coaches' drift detector (metrics.drift) and ``teampuls drift scan``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metrics import drift, weeks
+from metrics.drift_thresholds import count_threshold, level_threshold, years_by_chance
+
+FIRST = weeks.parse("2024-W01")
+
+
+def _tidy(metric: str, values: np.ndarray) -> pd.DataFrame:
+    n_weeks, n_teams = values.shape
+    return pd.DataFrame({"team": [f"T{t:02d}" for t in range(n_teams)] * n_weeks,
+                         "metric": metric,
+                         "week": np.repeat(FIRST + np.arange(n_weeks), n_teams),
+                         "value": values.reshape(-1)})
+
+
+def test_thresholds_are_set_to_the_false_alarm_budget():
+    assert level_threshold(0.0) < level_threshold(0.5) < level_threshold(0.8)
+    for phi in (0.0, 0.3, 0.6):
+        # at the threshold, an alert comes by chance once in 1 / budget years
+        assert years_by_chance("level", level_threshold(phi), phi) == pytest.approx(
+            1 / drift.BUDGET, rel=0.05)
+        assert years_by_chance("level", level_threshold(phi) * 2, phi) > 4 / drift.BUDGET
+    rates = np.array([0.05, 0.5, 3.0])
+    for rate, h in zip(rates, count_threshold(rates), strict=True):
+        assert years_by_chance("count", h, rate) == pytest.approx(1 / drift.BUDGET, rel=0.1)
+
+
+def test_a_step_in_the_worse_direction_is_caught_and_dated():
+    rng = np.random.default_rng(1)
+    values = 0.08 + rng.normal(0, 0.01, size=(156, 20))
+    values[100:, 3] += 0.02  # sick leave up two standard deviations from week 100
+    values[100:, 4] -= 0.02  # down is better: no alert
+    alerts = drift.scan(_tidy("sick_leave", values))
+    caught = [a for a in alerts if a.team == "T03"]
+    assert caught and FIRST + 100 <= caught[0].week <= FIRST + 106
+    assert abs(caught[0].start_week - (FIRST + 100)) <= 2
+    assert caught[0].baseline == pytest.approx(0.08, abs=0.004)
+    assert caught[0].current == pytest.approx(0.10, abs=0.006)
+    assert caught[0].years_by_chance >= 1 / drift.BUDGET
+    assert not [a for a in alerts if a.team == "T04"]
+    # One alert per episode: the next, if any, after the quiet weeks.
+    later = [a.week for a in caught[1:]]
+    assert all(w - caught[0].week > drift.QUIET_WEEKS for w in later)
+
+
+def test_series_without_change_give_few_alerts():
+    rng = np.random.default_rng(2)
+    values = 0.62 + rng.normal(0, 0.02, size=(156, 100))
+    alerts = drift.scan(_tidy("productivity", values))
+    years = 100 * (156 - drift.MIN_BASELINE - drift.GUARD_WEEKS) / drift.YEAR
+    assert len(alerts) / years < 2 * drift.BUDGET
+
+
+def test_a_doubled_rate_of_sick_episodes_is_caught():
+    rng = np.random.default_rng(3)
+    counts = rng.poisson(1.0, size=(156, 30)).astype(float)
+    counts[90:, 7] = rng.poisson(2.0, size=66)
+    alerts = drift.scan(_tidy("sick_episodes", counts))
+    caught = [a for a in alerts if a.team == "T07" and a.week >= FIRST + 90]
+    assert caught and caught[0].week < FIRST + 90 + 26
+
+
+def test_drift_scan_writes_the_contracts_alerts(cli, tmp_path):
+    rng = np.random.default_rng(4)
+    values = 0.05 + rng.normal(0, 0.008, size=(120, 5))
+    values[80:, 2] += 0.03
+    frame = _tidy("temp_share", values)
+    frame["week"] = [weeks.label(w) for w in frame["week"]]
+    frame.loc[5, "value"] = np.nan  # a week without a value
+    frame.to_csv(tmp_path / "series.csv", index=False)
+    result = cli("drift", "scan", tmp_path / "series.csv", "--out", tmp_path / "alerts.csv")
+    assert "written to" in result.output
+    alerts = pd.read_csv(tmp_path / "alerts.csv")
+    assert list(alerts.columns) == ["team", "metric", "week", "direction", "baseline",
+                                    "current", "start_week"]
+    assert "T02" in set(alerts["team"]) and set(alerts["direction"]) == {"worse"}
+
+
+def test_drift_scan_names_every_bad_line(cli, tmp_path):
+    (tmp_path / "bad.csv").write_text(
+        "team,metric,week,value\nA,sick_leave,2026-W47,0.1\nA,sick_leave,2026-W54,0.1\n"
+        "A,happiness,2026-W45,x\nA,sick_leave,2026-W47,0.2\n", encoding="utf-8")
+    result = cli("drift", "scan", tmp_path / "bad.csv", "--out", tmp_path / "a.csv", ok=False)
+    assert result.exit_code == 1
+    for expected in ("bad.csv:3: column week", "bad.csv:4: column value: 'x' is not a number",
+                     "bad.csv:4: column metric: 'happiness'", "bad.csv:2: the same",
+                     "bad.csv:5: the same"):
+        assert expected in result.stderr, result.stderr
+    assert not (tmp_path / "a.csv").exists()
