@@ -14,7 +14,7 @@ Small teams make weekly KPIs noisy, skewed, autocorrelated and seasonal. The det
    CUSUM with reference 0.75 (tuned to changes of 1-1.5 standard deviations).
 3. Counts (sick_episodes): a Poisson CUSUM tuned to a doubling of the team's usual rate (its
    mean of the same 52 weeks, shrunk towards all teams' rate where its history is short; a
-   week counts at most 2 Poisson deviations above it) — new sick episodes show rising
+   week counts at most 1.5 Poisson deviations above it) — new sick episodes show rising
    sickness weeks before the sick-leave percentage does.
 4. Thresholds come from simulation, each set so that series without change give at most 0.2
    alerts a year (``BUDGET``): for levels, the panel's own standardized weeks resampled in
@@ -52,6 +52,7 @@ GUARD_WEEKS = 26
 QUIET_WEEKS = 8
 REFERENCE = 0.75  # the level CUSUM's reference value, in standard deviations
 CLIP = 2.0
+COUNT_CLIP = 1.5  # Poisson deviations a week of counts may add at most
 RATE_RATIO = 2.0  # the count CUSUM looks for this multiple of the usual rate
 RATE_PRIOR_WEEKS = 10.0  # weight of all teams' rate in a team's usual rate
 BACK_AT_USUAL = 0.5  # standard deviations: the mean of the last 4 weeks back within this
@@ -276,7 +277,7 @@ def detect_counts(counts: np.ndarray, factors: np.ndarray, threshold_of_rate) ->
     rate = ((sums + RATE_PRIOR_WEEKS * pooled) / (n + RATE_PRIOR_WEEKS)).to_numpy()
     expected = np.maximum(rate * factors, 1e-3)
     # A one-off burst (a flu week) counts at most CLIP Poisson deviations above the usual.
-    capped = np.minimum(counts, expected + CLIP * np.sqrt(expected))
+    capped = np.minimum(counts, expected + COUNT_CLIP * np.sqrt(expected))
     increments = capped * math.log(RATE_RATIO) - expected * (RATE_RATIO - 1)
     increments[~np.isfinite(rate)] = np.nan
     thresholds = threshold_of_rate(np.nan_to_num(expected, nan=pooled))
