@@ -29,7 +29,10 @@ def test_thresholds_are_set_to_the_false_alarm_budget():
         assert years_by_chance("level", level_threshold(phi) * 2, phi) > 4 / drift.BUDGET
     rates = np.array([0.05, 0.5, 3.0])
     for rate, h in zip(rates, count_threshold(rates), strict=True):
-        assert years_by_chance("count", h, rate) == pytest.approx(1 / drift.BUDGET, rel=0.1)
+        # at least as rare as the budget (at very low rates even the least threshold is)
+        assert years_by_chance("count", h, rate) >= 0.9 / drift.BUDGET
+    assert years_by_chance("count", count_threshold(np.array([0.5]))[0], 0.5) == \
+        pytest.approx(1 / drift.BUDGET, rel=0.1)
 
 
 def test_a_step_in_the_worse_direction_is_caught_and_dated():
