@@ -419,6 +419,42 @@ def drift_scan(series_file: str, out_file: str) -> None:
                f"{series['metric'].nunique()} metrics; written to {out_file}.")
 
 
+@teampuls.command("forecast")
+@click.argument("series_file", metavar="SERIES.csv", type=click.Path(dir_okay=False))
+@click.option("--horizon", default=8, show_default=True, type=click.IntRange(1, 52),
+              help="Weeks to forecast after each series' last week.")
+@click.option("--out", "out_file", required=True, metavar="FORECAST.csv",
+              help="Where to write the forecasts.")
+def forecast_command(series_file: str, horizon: int, out_file: str) -> None:
+    """Forecast weekly hours per team and professional group (columns team, profession,
+    week, hours) with 80 % prediction intervals: one row per team, profession and week with
+    forecast, lower and upper."""
+    import numpy as np
+    import pandas as pd
+
+    from metrics import forecast, weeks
+    from storage.series_files import read_series
+
+    series = read_series(pathlib.Path(series_file), ("team", "profession", "week", "hours"))
+    rows = []
+    for (team_code, profession), part in series.groupby(["team", "profession"], sort=True):
+        part = part.set_index("week")["hours"]
+        span = range(int(part.index.min()), int(part.index.max()) + 1)
+        values = part.reindex(span).to_numpy(dtype=float)
+        try:
+            made = forecast.forecast(values, np.arange(span.start, span.stop), horizon)
+        except ValueError as error:
+            raise click.ClickException(f"{team_code} {profession}: {error}") from None
+        rows += [{"team": team_code, "profession": profession, "week": weeks.label(int(w)),
+                  "forecast": m, "lower": lo, "upper": hi}
+                 for w, m, lo, hi in zip(made.weeks, made.mean, made.lower, made.upper,
+                                         strict=True)]
+    pd.DataFrame(rows, columns=["team", "profession", "week", "forecast", "lower", "upper"]) \
+        .to_csv(out_file, index=False, float_format="%.3f")
+    click.echo(f"Forecast {horizon} weeks of {series.groupby(['team', 'profession']).ngroups} "
+               f"series; written to {out_file}.")
+
+
 # -- citizen ----------------------------------------------------------------------------------
 
 @teampuls.group()
