@@ -195,11 +195,7 @@ class CoachAlerts:
             replies = {coach: digest_reply(signals, Translator(self.edge.settings.language))
                        for coach, signals in per_coach.items() if signals}
         for coach, reply in replies.items():
-            try:
-                self.gateway.direct_reply(coach, reply)
-                sent += 1
-            except Exception:
-                log.exception("the weekly digest to %s failed", coach)
+            sent += self._tell(coach, reply, "the weekly digest")
         return sent
 
     def usefulness_summary(self) -> int:
@@ -209,11 +205,14 @@ class CoachAlerts:
         with self.edge.sessions.begin() as session:
             counts = coach_alerts.usefulness(session, self.edge.current() - 30 * DAY)
         reply = usefulness_reply(counts, Translator(self.edge.settings.language))
-        told = 0
-        for admin in sorted(self.edge.settings.admins):
-            try:
-                self.gateway.direct_reply(admin, reply)
-                told += 1
-            except Exception:
-                log.exception("the monthly alert summary to %s failed", admin)
-        return told
+        return sum(self._tell(admin, reply, "the monthly alert summary")
+                   for admin in sorted(self.edge.settings.admins))
+
+    def _tell(self, user: str, reply, what: str) -> int:
+        """A direct message; 1 if it went, 0 (and the log) if not."""
+        try:
+            self.gateway.direct_reply(user, reply)
+            return 1
+        except Exception:
+            log.exception("%s to %s failed", what, user)
+            return 0

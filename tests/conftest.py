@@ -32,6 +32,16 @@ def _backend_url() -> str | None:
     return os.environ.get("DATABASE_URL") or None
 
 
+class Clock:
+    """A clock for time travel: an Edge's ``clock`` that says what the test sets."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
 @pytest.fixture
 def database_url(tmp_path) -> str:
     base = _backend_url()

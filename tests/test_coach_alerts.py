@@ -20,6 +20,7 @@ from metrics import weeks
 from storage import coach_alerts
 from storage.models import AlertMessage, DriftAlert, KpiValue
 from storage.teams import TeamChanges, add_team, set_channel_members
+from tests.conftest import Clock
 from tests.slack_standin import TOKEN
 from tests.test_goals import SlackApp
 
@@ -27,14 +28,6 @@ CPH = zoneinfo.ZoneInfo("Europe/Copenhagen")
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=CPH)  # a Monday
 LAST = weeks.last_complete(NOW.date())  # 2026-W47
 COACH, COACH2, ADMIN, RAPPORTER = "U0COACH001", "U0COACH002", "U0ADMIN001", "U0RAPP0001"
-
-
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from bot.reminders import Reminders, retention
 from storage import goals
 from storage.models import AuditEntry, FollowUp, Goal
 from storage.teams import TeamChanges, add_team, set_channel_members
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, Clock
 from tests.slack_standin import TOKEN
 
 CPH = zoneinfo.ZoneInfo("Europe/Copenhagen")
@@ -32,14 +32,6 @@ SECRET = "standin-signing-secret"
 MEMBER, MEMBER2, COACH, OTHER, ADMIN, BACK_OFFICE = (
     "U0MEMBER01", "U0MEMBER02", "U0COACH001", "U0OTHER001", "U0ADMIN001", "U0BACKOFF1")
 CHANNEL_A, CHANNEL_B = "C0TEAMA001", "C0TEAMB001"
-
-
-class Clock:
-    def __init__(self, now: dt.datetime):
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from bot.weekly_dashboard import EVENT_TYPE, WeeklyPoster, marker
 from metrics import weeks
 from metrics.posting_schedule import PostingTime, due_at, parse_time, weeks_at
 from storage import deliveries
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, Clock
 from tests.slack_standin import TOKEN
 
 FILES = ("staff", "hours", "visits", "norms")
@@ -29,14 +29,6 @@ DUE = dt.datetime(2025, 12, 15, 7, 0, tzinfo=CPH)  # Monday of the week after, 0
 CHANNELS = {"HAD-C": "C0HADC0001", "HAD-V": "C0HADV0001", "VOJ-N": "C0VOJN0001",
             "VOJ-S": "C0VOJS0001"}
 ADMIN = "U0ADMIN001"
-
-
-class Clock:
-    def __init__(self, now: dt.datetime):
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture
