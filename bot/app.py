@@ -158,9 +158,13 @@ class Bot:
             ack(response_action="errors", errors=refused.errors)
             return
         except Exception:
-            log.exception("a form of %s could not be saved", user)
-            ack(response_action="errors", errors={next(iter(form_values(view)), "x"):
-                                                  "Sorry, something went wrong; try again."})
+            incident = uuid.uuid4().hex[:8]
+            log.exception("a form of %s could not be saved (incident %s)", user, incident)
+            tr = Translator(language_of_locale(self.locale(user)) or self.edge.settings.language)
+            first_field = next(iter(form_values(view)), "")
+            ack(response_action="errors", errors={first_field: tr(
+                "Sorry, something went wrong on our side. It has been logged as incident "
+                "{incident}; please try again in a moment.").format(incident=incident)})
             return
         ack()
         self.answers.submit(_logged(self._confirm), reply, channel, user)

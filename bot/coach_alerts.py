@@ -14,12 +14,13 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from bot.edge import Edge
 from bot.gateway import Gateway
-from bot.weekly_dashboard import PASSING, poster_id
+from bot.slack_failures import Permanent, sorted_failure
+from bot.weekly_dashboard import poster_id
+from commands.dispatch import draw_here
 from commands.i18n import Translator
 from metrics import weeks
 from storage.models import DriftAlert, KpiValue, KpiVersion, Team
@@ -39,7 +40,7 @@ class CoachAlerts:
                  draw: Callable[[Figure], bytes] | None = None, poster: str | None = None):
         self.edge = edge
         self.gateway = gateway
-        self.draw = draw
+        self.draw = draw or draw_here
         self.poster = poster or poster_id()
         self._lease = dt.timedelta(seconds=edge.settings.post_lease_seconds)
         self._seen_version: int | None = None
@@ -121,38 +122,25 @@ class CoachAlerts:
                         KpiValue.team_id == team.id, KpiValue.kpi == alert.metric,
                         KpiValue.week > alert.week - 60, KpiValue.week <= alert.week)).all())
                 tr = Translator(team.language or self.edge.settings.language)
-                reply = alert_reply(alert, team, claim.id, values, tr, self._draw)
+                reply = alert_reply(alert, team, claim.id, values, tr, self.draw)
             file_id = self.gateway.upload_image(reply.chart.png, reply.chart.filename,
                                                 reply.chart.title)
             ts = self.gateway.post_marked(channel, reply, file_id, EVENT_TYPE, payload)
-        except SlackApiError as error:
-            code = str(error.response.get("error") or "")
-            status = error.response.status_code
-            with self.edge.sessions.begin() as session:
-                if status < 500 and status != 429 and code not in PASSING:
-                    coach_alerts.mark_failed(session, claim, self.poster, code)
-                    log.error("the alert %d cannot be sent to %s: Slack said %s", alert_id,
-                              coach, code)
-                else:
-                    coach_alerts.release(session, claim, self.poster, f"{status} {code}")
-                    log.warning("the alert %d to %s is tried again (%s %s)", alert_id, coach,
-                                status, code)
-            return False
         except Exception as error:
-            log.exception("the alert %d to %s is tried again", alert_id, coach)
+            failure = sorted_failure(error)
             with self.edge.sessions.begin() as session:
-                coach_alerts.release(session, claim, self.poster, repr(error))
+                if isinstance(failure, Permanent):
+                    coach_alerts.mark_failed(session, claim, self.poster, failure.code)
+                    log.error("the alert %d cannot be sent to %s: Slack said %s", alert_id,
+                              coach, failure.code)
+                else:
+                    coach_alerts.release(session, claim, self.poster, str(failure or error))
+                    log.warning("the alert %d to %s is tried again (%s)", alert_id, coach,
+                                failure or error, exc_info=failure is None)
             return False
         with self.edge.sessions.begin() as session:
             coach_alerts.mark_sent(session, claim, self.poster, ts)
         return True
-
-    def _draw(self, figure: Figure) -> bytes:
-        if self.draw is not None:
-            return self.draw(figure)
-        from charts.render import to_png
-
-        return to_png(figure)
 
     # -- digests ------------------------------------------------------------------------------
 

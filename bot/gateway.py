@@ -61,7 +61,8 @@ class Gateway:
                     raise
                 log.info("cannot upload into %s (%s); answering through response_url",
                          channel, error.response.get("error"))
-        file_id = self._upload_privately(reply) if reply.chart is not None else None
+        file_id = self.upload_image(reply.chart.png, reply.chart.filename, reply.chart.title) \
+            if reply.chart is not None else None
         blocks = message_blocks(reply, file_id)
         try:
             if public:
@@ -82,13 +83,6 @@ class Gateway:
             response_type="in_channel" if public else "ephemeral")
         if response.status_code != 200:
             raise RuntimeError(f"response_url answered {response.status_code}: {response.body}")
-
-    def _upload_privately(self, reply: Reply) -> str:
-        """Upload a chart without sharing it anywhere; messages show it by its file id."""
-        upload = self.client.files_upload_v2(content=reply.chart.png,
-                                             filename=reply.chart.filename,
-                                             title=reply.chart.title)
-        return upload["file"]["id"]
 
     # -- the weekly dashboard and notices ----------------------------------------------------
 
@@ -139,11 +133,6 @@ class Gateway:
             if not page.get("has_more") or not cursor:
                 return None
 
-    def direct_message(self, user: str, text: str) -> None:
-        """A direct message from the bot to ``user`` (posting to a user id opens the DM)."""
-        self.pace("chat.postMessage", user)
-        self.client.chat_postMessage(channel=user, text=text[:MAX_TEXT])
-
     def open_view(self, trigger_id: str, view: dict) -> None:
         """Open a form (a modal) for the user who typed the command or pressed the button."""
         self.client.views_open(trigger_id=trigger_id, view=view)
@@ -161,7 +150,8 @@ class Gateway:
         return self.client.conversations_open(users=user)["channel"]["id"]
 
     def direct_reply(self, user: str, reply: Reply) -> str:
-        """``reply`` as a direct message from the bot to ``user``; returns its timestamp."""
+        """``reply`` as a direct message from the bot to ``user`` (posting to a user id opens
+        the DM); returns its timestamp."""
         self.pace("chat.postMessage", user)
         posted = self.client.chat_postMessage(channel=user, text=plain_text(reply),
                                               blocks=message_blocks(reply))

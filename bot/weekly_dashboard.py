@@ -12,7 +12,7 @@ Slack's answers:
 - 5xx, a timeout or a broken connection: up to ``SERVER_RETRIES`` more tries with backoff,
   each after looking for the post; then the delivery is released, and the next run (a minute
   later) takes it up again within the grace period;
-- a refusal (not_in_channel, channel_not_found, is_archived, invalid_auth, ...): not retried;
+- a refusal (``bot.slack_failures``: not_in_channel, is_archived, invalid_auth, ...): not retried;
   the delivery is marked failed, logged, and the admins get one direct message.
 
 Posting runs on a thread pool across channels; the gateway's pacer keeps the calls within
@@ -28,19 +28,18 @@ import os
 import pathlib
 import socket
 import time
-import urllib.error
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from bot.edge import Edge
 from bot.gateway import Gateway
+from bot.slack_failures import Passing, Permanent, sorted_failure
 from metrics.posting_schedule import PostingTime, weeks_at
 from commands.i18n import Translator
 from commands.reply import Reply
@@ -58,28 +57,6 @@ EVENT_TYPE = "teampuls_weekly_dashboard"
 SERVER_RETRIES = 4
 BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0)
 POST_WORKERS = 16
-# Slack error codes after which a retry cannot succeed until someone acts.
-PERMANENT = frozenset({
-    "not_in_channel", "channel_not_found", "is_archived", "invalid_auth", "not_authed",
-    "account_inactive", "token_revoked", "token_expired", "missing_scope", "no_permission",
-    "restricted_action", "team_access_not_granted", "ekm_access_denied", "invalid_blocks",
-    "msg_too_long", "too_many_attachments", "invalid_metadata_format", "metadata_too_large",
-})
-# Error codes that Slack answers with HTTP 200 and that pass.
-PASSING = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
-                     "request_timeout"})
-
-
-class _Permanent(Exception):
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
-
-
-class _Passing(Exception):
-    pass
-
-
 @dataclass(frozen=True)
 class TeamPlan:
     id: int
@@ -236,13 +213,13 @@ class WeeklyPoster:
             return Outcome(plan.code, week, "busy", "posted, or being posted, by another")
         try:
             return self._attempt(plan, claim)
-        except _Permanent as refusal:
+        except Permanent as refusal:
             return self._failed(plan, claim, refusal.code)
         except Exception as error:  # passing, or unexpected: the next run tries again
             reason = str(error) or error.__class__.__name__
             log.warning("weekly dashboard of %s for %s not posted this time (%s); it is tried "
                         "again", plan.code, weeks.label(week), reason,
-                        exc_info=not isinstance(error, _Passing))
+                        exc_info=not isinstance(error, Passing))
             with self.edge.sessions.begin() as session:
                 deliveries.release(session, claim, self.poster, reason)
             return Outcome(plan.code, week, "later", reason)
@@ -291,10 +268,10 @@ class WeeklyPoster:
             try:
                 return self._slack(lambda: self.gateway.post_marked(
                     plan.channel, reply, file_id, EVENT_TYPE, payload))
-            except _Passing as error:
+            except Passing as error:
                 log.info("posting the dashboard of %s: %s (try %d of %d)", plan.code, error,
                          attempt + 1, SERVER_RETRIES + 1)
-        raise _Passing(f"Slack failed {SERVER_RETRIES + 1} times")
+        raise Passing(f"Slack failed {SERVER_RETRIES + 1} times")
 
     def _slack(self, call: Callable[[], str | None], retry: bool = False) -> str | None:
         """Run a Web API call, sorting its failures into permanent and passing ones; with
@@ -304,14 +281,12 @@ class WeeklyPoster:
                 self.sleep(BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)])
             try:
                 return call()
-            except SlackApiError as error:
-                code = str(error.response.get("error") or "")
-                status = error.response.status_code
-                if status < 500 and status != 429 and code not in PASSING:
-                    raise _Permanent(code or f"HTTP {status}") from None
-                failure = _Passing(f"Slack answered {status} {code}".strip())
-            except (urllib.error.URLError, OSError, TimeoutError) as error:
-                failure = _Passing(f"no answer from Slack: {error}")
+            except Exception as error:
+                failure = sorted_failure(error)
+                if failure is None:
+                    raise
+                if isinstance(failure, Permanent):
+                    raise failure from None
         raise failure
 
     def _mark_sent(self, plan: TeamPlan, claim: deliveries.Claim, ts: str) -> None:
@@ -342,7 +317,7 @@ class WeeklyPoster:
                       error=code, week_label=weeks.label(week))
         for admin in sorted(self.edge.settings.admins):
             try:
-                self.gateway.direct_message(admin, text)
+                self.gateway.direct_reply(admin, Reply(text))
             except Exception:
                 log.exception("could not tell admin %s that the dashboard of %s failed",
                               admin, plan.code)

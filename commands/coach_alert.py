@@ -13,18 +13,23 @@ from commands.kpi import formatter
 from commands.kpi_names import show, title
 from commands.reply import Button, Chart, Item, Reply
 from metrics import weeks
+from metrics.drift import METRICS
 from storage.models import DriftAlert, Team
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 CHART_WEEKS = 52
-RISE = {"sick_leave", "temp_share", "continuity", "sick_episodes"}  # worse is a rise
+
+
+def _rises(alert: DriftAlert) -> bool:
+    """Whether the alert's KPI got worse by rising (``metrics.drift.METRICS``)."""
+    return METRICS[alert.metric] > 0
 
 
 def _change(alert: DriftAlert, tr: Translator) -> str:
     name = title(alert.metric, tr)
-    verb = N_("{kpi} has risen") if alert.metric in RISE else N_("{kpi} has fallen")
+    verb = N_("{kpi} has risen") if _rises(alert) else N_("{kpi} has fallen")
     return tr(verb).format(kpi=name)
 
 
@@ -68,7 +73,7 @@ def discuss_note(alert: DriftAlert, team: Team, coach: str, tr: Translator) -> s
     note = tr("<@{coach}> suggests the team looks at {kpi} at the next team meeting: it has "
               "been {direction} than usual since {since}.").format(
                   coach=coach, kpi=title(alert.metric, tr).lower(),
-                  direction=tr("higher") if alert.metric in RISE else tr("lower"),
+                  direction=tr("higher") if _rises(alert) else tr("lower"),
                   since=tr.week(weeks.label(alert.start_week)))
     return note + (" " + tr("For {rapporters}.").format(rapporters=rapporters)
                    if rapporters else "")

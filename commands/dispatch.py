@@ -54,7 +54,7 @@ def answer(request: Request, session: Session, *, now: dt.datetime, default_lang
         return Reply(tr("I don't know the command {command}. Try /teampuls help.").format(
             command=request.command), error=True)
     ctx = Context(request, session, now, tr, team, user_teams, admins,
-                  KpiReads(session_fetch(session), cache), draw or _draw_here)
+                  KpiReads(session_fetch(session), cache), draw or draw_here)
     try:
         with session.begin_nested():  # a refused request leaves nothing half done
             return module.handle(module.parse(request.text), ctx)
@@ -73,7 +73,7 @@ def interaction_context(session: Session, user: str, channel: str, *, now: dt.da
     language = (language_of_locale(locale) or (team.language if team is not None else None)
                 or default_language)
     return Context(Request("", "", user, channel, locale), session, now, Translator(language),
-                   team, [], frozenset(), KpiReads(session_fetch(session), None), _draw_here)
+                   team, [], frozenset(), KpiReads(session_fetch(session), None), draw_here)
 
 
 def on_form(kind: str, state: str, values: dict[str, str | None], ctx: Context) -> Reply:
@@ -108,10 +108,11 @@ def team_context(session: Session, team_code: str, *, now: dt.datetime, default_
     channel = team.channels[0].channel_id if team.channels else ""
     return Context(Request("", "", "", channel), session, now,
                    Translator(team.language or default_language), team, [], frozenset(),
-                   KpiReads(session_fetch(session), cache), draw or _draw_here)
+                   KpiReads(session_fetch(session), cache), draw or draw_here)
 
 
-def _draw_here(figure: Figure) -> bytes:
+def draw_here(figure: Figure) -> bytes:
+    """A chart's figure to PNG, in this process."""
     from charts.render import to_png  # matplotlib loads with the first chart
 
     return to_png(figure)

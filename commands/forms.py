@@ -34,33 +34,38 @@ def submit(kind: str, state: dict[str, str], values: dict[str, str | None],
     team = ctx.session.get(Team, int(state["team"]))
     if team is None:
         raise UsageError(N_("That team no longer exists."))
+    with refusals(team):
+        try:
+            with ctx.session.begin_nested():  # a refused form leaves nothing half done
+                return _save(kind, state, values, team, ctx)
+        except goals.GoalInputError as error:
+            raise FormErrors({error.field: ctx.tr(error.message).format(**error.params)}) \
+                from None
+
+
+def _save(kind: str, state: dict[str, str], values: dict[str, str | None], team: Team,
+          ctx: Context) -> Reply:
+    from storage import goals
+
     tr, user = ctx.tr, ctx.request.user_id
-    try:
-        with ctx.session.begin_nested():  # a refused form leaves nothing half done
-            if kind == "goal":
-                data = goals.GoalInput(values.get("citizen_ref") or "",
-                                       values.get("what_matters") or "",
-                                       values.get("goal") or "", values.get("follow_up_by") or "",
-                                       _date(values.get("reassess_on")))
-                if state.get("goal"):
-                    goal = goals.edit_goal(ctx.session, user, int(state["goal"]), data, ctx.now)
-                    return Reply(tr("Goal #{id} is saved.").format(id=goal.id))
-                goal = goals.create_goal(ctx.session, user, team.id, data, ctx.now)
-                return Reply(tr("Goal #{id} is saved. /goal list shows the team's goals.")
-                             .format(id=goal.id))
-            due = _date(values.get("due_on"))
-            if due is None:
-                raise goals.GoalInputError("due_on", "Please fill this in.")
-            added = goals.add_follow_up(ctx.session, user, team.id, values.get("text") or "",
-                                        values.get("responsible") or "", due, ctx.now,
-                                        goal_id=int(state["goal"]) if state.get("goal") else None)
-            return Reply(tr("Follow-up #{id} for <@{user}>, due {date}.").format(
-                id=added.id, user=added.responsible, date=added.due_on.isoformat()))
-    except goals.GoalInputError as error:
-        raise FormErrors({error.field: tr(error.message).format(**error.params)}) from None
-    except (goals.AccessDenied, goals.NotFound):
-        with refusals(team):
-            raise
+    if kind == "goal":
+        data = goals.GoalInput(values.get("citizen_ref") or "", values.get("what_matters") or "",
+                               values.get("goal") or "", values.get("follow_up_by") or "",
+                               _date(values.get("reassess_on")))
+        if state.get("goal"):
+            goal = goals.edit_goal(ctx.session, user, int(state["goal"]), data, ctx.now)
+            return Reply(tr("Goal #{id} is saved.").format(id=goal.id))
+        goal = goals.create_goal(ctx.session, user, team.id, data, ctx.now)
+        return Reply(tr("Goal #{id} is saved. /goal list shows the team's goals.")
+                     .format(id=goal.id))
+    due = _date(values.get("due_on"))
+    if due is None:
+        raise goals.GoalInputError("due_on", "Please fill this in.")
+    added = goals.add_follow_up(ctx.session, user, team.id, values.get("text") or "",
+                                values.get("responsible") or "", due, ctx.now,
+                                goal_id=int(state["goal"]) if state.get("goal") else None)
+    return Reply(tr("Follow-up #{id} for <@{user}>, due {date}.").format(
+        id=added.id, user=added.responsible, date=added.due_on.isoformat()))
 
 
 def press(action: str, value: str, ctx: Context) -> Reply:

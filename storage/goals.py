@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -278,18 +278,19 @@ def snooze(session: Session, user: str, follow_up_id: int, days: int, now: dt.da
 
 # -- reminders (the scheduler, acting for no user) --------------------------------------------
 
+def _due_for_reminder(today: dt.date):
+    """Open, due by ``today``, and not reminded since it fell due or for a week."""
+    return (FollowUp.state == "open", FollowUp.due_on <= today,
+            or_(FollowUp.reminded_on.is_(None), FollowUp.reminded_on < FollowUp.due_on,
+                FollowUp.reminded_on <= today - dt.timedelta(days=7)))
+
+
 def claim_reminder(session: Session, follow_up_id: int, today: dt.date) -> FollowUp | None:
     """Mark an open follow-up reminded today if it is due for a reminder: on or after its due
     day when never reminded since it fell due, and a week after the last reminder while it is
     overdue. None when it is not (or another process took it first)."""
-    from sqlalchemy import update
-
-    week_ago = today - dt.timedelta(days=7)
     taken = session.execute(
-        update(FollowUp)
-        .where(FollowUp.id == follow_up_id, FollowUp.state == "open", FollowUp.due_on <= today,
-               or_(FollowUp.reminded_on.is_(None), FollowUp.reminded_on < FollowUp.due_on,
-                   FollowUp.reminded_on <= week_ago))
+        update(FollowUp).where(FollowUp.id == follow_up_id, *_due_for_reminder(today))
         .values(reminded_on=today).returning(FollowUp.id)
         .execution_options(synchronize_session=False)).first()
     if taken is None:
@@ -300,11 +301,9 @@ def claim_reminder(session: Session, follow_up_id: int, today: dt.date) -> Follo
 
 
 def reminder_candidates(session: Session, team_id: int, today: dt.date) -> list[int]:
-    week_ago = today - dt.timedelta(days=7)
     return list(session.scalars(select(FollowUp.id).where(
-        FollowUp.team_id == team_id, FollowUp.state == "open", FollowUp.due_on <= today,
-        or_(FollowUp.reminded_on.is_(None), FollowUp.reminded_on < FollowUp.due_on,
-            FollowUp.reminded_on <= week_ago)).order_by(FollowUp.due_on, FollowUp.id)))
+        FollowUp.team_id == team_id, *_due_for_reminder(today))
+        .order_by(FollowUp.due_on, FollowUp.id)))
 
 
 def unclaim_reminder(session: Session, follow_up_id: int, before: dt.date | None) -> None:

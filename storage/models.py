@@ -181,7 +181,17 @@ class KpiValue(Base):
     denominator: Mapped[float | None] = mapped_column(Float)
 
 
-class DashboardDelivery(Base):
+class Claimable:
+    """The columns of a row that posters claim before they send (``storage.claims``)."""
+
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    first_claimed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DashboardDelivery(Claimable, Base):
     """The weekly dashboard of one team and week: claimed before it is posted, so that it is
     posted once (the unique key), and marked with the outcome.
 
@@ -201,11 +211,6 @@ class DashboardDelivery(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     week: Mapped[int] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(16))
-    attempts: Mapped[int] = mapped_column(Integer)
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
-    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    first_claimed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     channel_id: Mapped[str | None] = mapped_column(String(32))
     file_id: Mapped[str | None] = mapped_column(String(64))
@@ -321,7 +326,7 @@ class DriftAlert(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
-class AlertMessage(Base):
+class AlertMessage(Claimable, Base):
     """An alert told to one coach: claimed before the DM is sent (exactly once, as the weekly
     dashboard), then the coach's answer from the buttons."""
 
@@ -337,18 +342,13 @@ class AlertMessage(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("drift_alerts.id", ondelete="CASCADE"))
     user_id: Mapped[str] = mapped_column(String(32))
-    state: Mapped[str] = mapped_column(String(16))
-    attempts: Mapped[int] = mapped_column(Integer)
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
-    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    first_claimed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     message_ts: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(String(200))
     feedback: Mapped[str | None] = mapped_column(String(16))
     feedback_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class JobRun(Base):
+class JobRun(Claimable, Base):
     """A scheduled job's run for one period (the coaches' digest of a week, say), claimed so
     that it runs once whatever the replicas (``storage.claims``)."""
 
@@ -358,11 +358,6 @@ class JobRun(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     job: Mapped[str] = mapped_column(String(32))
     period: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(16))
-    attempts: Mapped[int] = mapped_column(Integer)
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
-    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    first_claimed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class KpiVersion(Base):
