@@ -237,16 +237,19 @@ def _with(options):
 @click.option("--coach", multiple=True, metavar="U", help="Slack user id of a coach (repeatable).")
 @click.option("--rapporter", multiple=True, metavar="U",
               help="Slack user id of a rapporter (repeatable).")
+@click.option("--back-office", multiple=True, metavar="U",
+              help="Slack user id of the team's back office (repeatable).")
 @click.pass_context
 def team_add(ctx, code, name, lang, timezone, post_day, post_time, morning_time, channel,
-             coach, rapporter) -> None:
+             coach, rapporter, back_office) -> None:
     """Add the team CODE."""
     from storage.teams import TeamChanges, add_team
 
     changes = TeamChanges(name=name, language=lang, timezone=timezone, add_channels=channel,
                           **_schedule(post_day, post_time, morning_time),
                           add_roles=tuple([("coach", u) for u in coach]
-                                          + [("rapporter", u) for u in rapporter]))
+                                          + [("rapporter", u) for u in rapporter]
+                                          + [("back_office", u) for u in back_office]))
     with _edge(ctx).sessions.begin() as session:
         created = add_team(session, code, changes)
         click.echo(_describe_team(created, _edge(ctx)))
@@ -261,9 +264,13 @@ def team_add(ctx, code, name, lang, timezone, post_day, post_time, morning_time,
 @click.option("--remove-coach", multiple=True, metavar="U", help="Remove a coach.")
 @click.option("--add-rapporter", multiple=True, metavar="U", help="Add a rapporter.")
 @click.option("--remove-rapporter", multiple=True, metavar="U", help="Remove a rapporter.")
+@click.option("--add-back-office", multiple=True, metavar="U", help="Add a back office user.")
+@click.option("--remove-back-office", multiple=True, metavar="U",
+              help="Remove a back office user.")
 @click.pass_context
 def team_edit(ctx, code, name, lang, timezone, post_day, post_time, morning_time, add_channel,
-              remove_channel, add_coach, remove_coach, add_rapporter, remove_rapporter) -> None:
+              remove_channel, add_coach, remove_coach, add_rapporter, remove_rapporter,
+              add_back_office, remove_back_office) -> None:
     """Change the team CODE."""
     from storage.teams import TeamChanges, edit_team, get_team
 
@@ -272,9 +279,11 @@ def team_edit(ctx, code, name, lang, timezone, post_day, post_time, morning_time
         **_schedule(post_day, post_time, morning_time),
         remove_channels=remove_channel,
         add_roles=tuple([("coach", u) for u in add_coach]
-                        + [("rapporter", u) for u in add_rapporter]),
+                        + [("rapporter", u) for u in add_rapporter]
+                        + [("back_office", u) for u in add_back_office]),
         remove_roles=tuple([("coach", u) for u in remove_coach]
-                           + [("rapporter", u) for u in remove_rapporter]))
+                           + [("rapporter", u) for u in remove_rapporter]
+                           + [("back_office", u) for u in remove_back_office]))
     with _edge(ctx).sessions.begin() as session:
         changed = edit_team(session, get_team(session, code), changes)
         click.echo(_describe_team(changed, _edge(ctx)))
@@ -299,7 +308,8 @@ def team_list(ctx, as_json: bool) -> None:
     for t in teams:
         channels = ", ".join(t["channels"]) or "NEEDS A CHANNEL"
         roles = "; ".join(f"{role}: {', '.join(t[key])}" for role, key in
-                          (("coach", "coaches"), ("rapporter", "rapporters")) if t[key])
+                          (("coach", "coaches"), ("rapporter", "rapporters"),
+                           ("back office", "back_office")) if t[key])
         click.echo(f"{t['code']:<10} {t['name']:<28} {t['language']}  {t['timezone']:<20} "
                    f"{t['posts']:<10} {channels}" + (f"  ({roles})" if roles else ""))
 
@@ -316,6 +326,7 @@ def _team_dict(team, edge: Edge) -> dict:
         "posts": f"{WEEKDAYS[when.weekday]} {when.time:%H:%M}",
         "channels": [c.channel_id for c in team.channels],
         "coaches": team.members_with("coach"), "rapporters": team.members_with("rapporter"),
+        "back_office": team.members_with("back_office"),
         "needs_channel": not team.channels,
     }
 
@@ -326,7 +337,8 @@ def _describe_team(team, edge: Edge) -> str:
              f"  weekly dashboard: {t['posts']} {t['timezone']}",
              f"  channels: {', '.join(t['channels']) or 'none yet (the team needs one)'}",
              f"  coaches: {', '.join(t['coaches']) or 'none'}",
-             f"  rapporters: {', '.join(t['rapporters']) or 'none'}"]
+             f"  rapporters: {', '.join(t['rapporters']) or 'none'}",
+             f"  back office: {', '.join(t['back_office']) or 'none'}"]
     return "\n".join(parts)
 
 
@@ -348,12 +360,18 @@ def run(ctx: click.Context, port: int, host: str) -> None:
     import threading
 
     from bot.app import ACK_SWITCH_INTERVAL, create_app
+    from bot.capacity_digest import CapacityDigest
+    from bot.coach_alerts import CoachAlerts
     from bot.drawing import Drawing, workers
     from bot.gateway import Gateway, web_client
-    from bot.coach_alerts import CoachAlerts
     from bot.reminders import Reminders, retention
     from bot.scheduler import Job, Scheduler
-    from bot.server import check_slack_settings, check_token, serve_http, serve_socket_mode
+    from bot.server import (
+        check_slack_settings,
+        check_token,
+        serve_http,
+        serve_socket_mode,
+    )
 
     edge = _edge(ctx)
     settings = edge.settings
@@ -379,6 +397,8 @@ def run(ctx: click.Context, port: int, host: str) -> None:
         Job("follow-up reminders", POSTING_TICK_SECONDS, reminders.run_due),
         Job("coach alerts", POSTING_TICK_SECONDS, alerts.when_due),
         Job("coach digests", POSTING_TICK_SECONDS, alerts.digests_when_due),
+        Job("capacity digest", POSTING_TICK_SECONDS,
+            CapacityDigest(edge, poster.gateway, poster=poster.poster).when_due),
         Job("retention", 24 * 3600, lambda: retention(edge, settings.retention_months)),
     ]).start()
     if edge.engine.dialect.name == "sqlite":
@@ -593,7 +613,8 @@ def chat(ctx: click.Context, user: str, channel: str, lang: str | None, charts_d
     Type a command as in Slack (/kpi, /kpi sygefravær, /kpi brugertid alle, /teampuls help);
     replies print as text and charts are saved as PNG files. Type exit to leave.
     """
-    from bot.console import PROMPT, chat as run_chat
+    from bot.console import PROMPT
+    from bot.console import chat as run_chat
 
     edge = _edge(ctx)
     if commands_:

@@ -147,8 +147,7 @@ class CoachAlerts:
     def digests_when_due(self) -> None:
         """The weekly digest on Monday from 08:00, the usefulness summary on the first of the
         month from 08:00 (in the default time zone): each once, whatever the replicas."""
-        from storage.claims import claim_row, finish_row
-        from storage.models import JobRun
+        from bot.scheduler import once_per_period
 
         now = self.edge.current()
         if now.hour < 8:
@@ -160,14 +159,7 @@ class CoachAlerts:
         if now.day == 1:
             due.append(("alert_usefulness", f"{now:%Y-%m}", self.usefulness_summary))
         for job, period, run in due:
-            with self.edge.sessions.begin() as session:
-                row = claim_row(session, JobRun, {"job": job, "period": period}, self.poster,
-                                now, self._lease)
-            if row is None:
-                continue
-            run()
-            with self.edge.sessions.begin() as session:
-                finish_row(session, JobRun, row, self.poster, state="sent")
+            once_per_period(self.edge, job, period, run, poster=self.poster, lease=self._lease)
 
     def weekly_digest(self) -> int:
         """One message per coach with their teams' open signals; how many were sent."""

@@ -4,10 +4,15 @@ tried again at the next tick, never silently dropped."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.edge import Edge
 
 log = logging.getLogger(__name__)
 
@@ -54,3 +59,22 @@ class Scheduler:
             job.run()
         except Exception:
             log.exception("the scheduled job %s failed; it runs again at the next tick", job.name)
+
+
+def once_per_period(edge: Edge, job: str, period: str, run: Callable[[], object], *,
+                    poster: str, lease: dt.timedelta) -> bool:
+    """Run ``run`` for ``period`` (a week's label, a month) once, whatever the replicas: the
+    job's run is claimed first (``storage.claims``), and marked done after. False: another
+    replica has it, or it is done."""
+    from storage.claims import claim_row, finish_row
+    from storage.models import JobRun
+
+    with edge.sessions.begin() as session:
+        row = claim_row(session, JobRun, {"job": job, "period": period}, poster,
+                        edge.current(), lease)
+    if row is None:
+        return False
+    run()
+    with edge.sessions.begin() as session:
+        finish_row(session, JobRun, row, poster, state="sent")
+    return True

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from commands import dashboard, followup, goal, kpi, teampuls
+from commands import capacity, dashboard, followup, goal, kpi, teampuls
 from commands.context import Context, Request
 from commands.i18n import LANGUAGES, Translator
 from commands.reply import Reply, UsageError
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 COMMANDS = {"/kpi": kpi, "/dashboard": dashboard, "/goal": goal, "/followup": followup,
-            "/teampuls": teampuls}
+            "/capacity": capacity, "/teampuls": teampuls}
 
 
 def language_of_locale(locale: str | None) -> str | None:

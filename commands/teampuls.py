@@ -4,8 +4,8 @@
 - ``admin teams`` — every team with its channels, coaches and rapporters;
 - ``admin link TEAM [#channel]`` — link this (or that) channel to a team, creating the team;
 - ``admin unlink [#channel]`` — unlink this (or that) channel;
-- ``admin coach|rapporter TEAM @user`` — give someone the role; ``admin remove coach|rapporter
-  TEAM @user`` takes it away;
+- ``admin coach|rapporter|back_office TEAM @user`` — give someone the role; ``admin remove
+  coach|rapporter|back_office TEAM @user`` takes it away;
 - ``admin schedule TEAM DAY HH:MM`` — when the team's weekly dashboard is posted.
 """
 
@@ -28,7 +28,11 @@ EXAMPLES = (
     ("/teampuls admin schedule HAD-C mandag 07:00",
      N_("admins: when team HAD-C gets its weekly dashboard")),
 )
-ADMIN_ACTIONS = ("teams", "link", "unlink", "coach", "rapporter", "remove", "schedule")
+ADMIN_ACTIONS = ("teams", "link", "unlink", "coach", "rapporter", "back_office", "remove",
+                 "schedule")
+# how the roles may be written after "admin" (and after "admin remove")
+ROLE_WORDS = {"coach": "coach", "rapporter": "rapporter", "back_office": "back_office",
+              "backoffice": "back_office", "back-office": "back_office"}
 _MENTION = re.compile(r"^<[@#]([A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
@@ -87,9 +91,12 @@ def _admin(words: tuple[str, ...], ctx: Context) -> Reply:
             channels = " ".join(f"<#{c.channel_id}>" for c in team.channels) or tr("no channel")
             coaches = " ".join(f"<@{u}>" for u in team.members_with("coach")) or "–"
             rapporters = " ".join(f"<@{u}>" for u in team.members_with("rapporter")) or "–"
-            lines.append(tr("*{code}* {name}: {channels}; coach {coaches}; rapporter {rapporters}")
+            back_office = " ".join(f"<@{u}>" for u in team.members_with("back_office")) or "–"
+            lines.append(tr("*{code}* {name}: {channels}; coach {coaches}; rapporter {rapporters}"
+                            "; back office {back_office}")
                          .format(code=team.code, name=team.name, channels=channels,
-                                 coaches=coaches, rapporters=rapporters))
+                                 coaches=coaches, rapporters=rapporters,
+                                 back_office=back_office))
         return Reply("\n".join(lines))
     if action == "link" and len(rest) in (1, 2):
         channel = _id(rest[1], "#") if len(rest) == 2 else ctx.request.channel_id
@@ -109,19 +116,20 @@ def _admin(words: tuple[str, ...], ctx: Context) -> Reply:
         teams.edit_team(ctx.session, team, teams.TeamChanges(remove_channels=(channel,)))
         return Reply(tr("<#{channel}> is no longer the channel of team {team}.").format(
             channel=channel, team=team.code))
-    if action in ("coach", "rapporter") and len(rest) == 2:
+    if action in ROLE_WORDS and len(rest) == 2:
+        role = ROLE_WORDS[action]
         team = teams.get_team(ctx.session, rest[0])
         user = _id(rest[1], "@")
-        teams.edit_team(ctx.session, team, teams.TeamChanges(add_roles=((action, user),)))
+        teams.edit_team(ctx.session, team, teams.TeamChanges(add_roles=((role, user),)))
         return Reply(tr("<@{user}> is now {role} of team {team}.").format(
-            user=user, role=tr(action), team=team.code))
-    if action == "remove" and len(rest) == 3 and rest[0].casefold() in ("coach", "rapporter"):
-        role = rest[0].casefold()
+            user=user, role=tr(ROLE_TITLES[role]), team=team.code))
+    if action == "remove" and len(rest) == 3 and rest[0].casefold() in ROLE_WORDS:
+        role = ROLE_WORDS[rest[0].casefold()]
         team = teams.get_team(ctx.session, rest[1])
         user = _id(rest[2], "@")
         teams.edit_team(ctx.session, team, teams.TeamChanges(remove_roles=((role, user),)))
         return Reply(tr("<@{user}> is no longer {role} of team {team}.").format(
-            user=user, role=tr(role), team=team.code))
+            user=user, role=tr(ROLE_TITLES[role]), team=team.code))
     if action == "schedule" and len(rest) == 3:
         from metrics.posting_schedule import ScheduleError, parse_time, parse_weekday
 
@@ -138,11 +146,12 @@ def _admin(words: tuple[str, ...], ctx: Context) -> Reply:
                              zone=team.timezone or tr("the default time zone")))
     raise UsageError(N_("Admin commands: {commands}"), commands=" · ".join((
         "teams", "link TEAM [#channel]", "unlink [#channel]", "coach TEAM @user",
-        "rapporter TEAM @user", "remove coach|rapporter TEAM @user",
-        "schedule TEAM DAY HH:MM")))
+        "rapporter TEAM @user", "back_office TEAM @user",
+        "remove coach|rapporter|back_office TEAM @user", "schedule TEAM DAY HH:MM")))
 
 
-N_("coach"), N_("rapporter")  # role names, translated where shown
+ROLE_TITLES = {"coach": N_("coach"), "rapporter": N_("rapporter"),
+               "back_office": N_("back office")}  # translated where shown
 
 
 def _id(word: str, sigil: str) -> str:

@@ -57,11 +57,11 @@ def seasonal_profile(values: np.ndarray, woy: np.ndarray) -> np.ndarray:
     ratio[edge:n - edge] = filled[edge:n - edge] / np.maximum(trend[edge:n - edge], 1e-9)
     if n < 52 + 2 * edge:  # under two years: the ratio against the whole mean instead
         ratio = filled / max(np.mean(filled), 1e-9)
+    known = np.isfinite(ratio)
+    counts = np.bincount(woy[known], minlength=54)
+    sums = np.bincount(woy[known], weights=ratio[known], minlength=54)
     raw = np.full(54, np.nan)
-    for week in range(1, 54):
-        picked = ratio[(woy == week) & np.isfinite(ratio)]
-        if picked.size:
-            raw[week] = picked.mean()
+    np.divide(sums, counts, out=raw, where=counts > 0)  # the mean ratio of each week number
     core = np.where(np.isfinite(raw[1:53]), raw[1:53], 1.0)
     half = SMOOTH_WEEKS // 2
     padded = np.concatenate([core[-half:], core, core[:half]]) if half else core
@@ -95,6 +95,8 @@ def _holt(series: np.ndarray, alpha, beta):
     """Damped Holt on a series, for one or many (alpha, beta) pairs at once (arrays): the
     last levels and trends, and the one-step errors (time along the first axis)."""
     alpha, beta = np.asarray(alpha, dtype=float), np.asarray(beta, dtype=float)
+    if alpha.ndim == 0:  # one pair: plain floats are many times faster than NumPy scalars
+        return _holt_one(series.tolist(), float(alpha), float(beta))
     level = np.full(alpha.shape, series[0])
     trend = np.zeros(alpha.shape)
     errors = np.zeros((len(series),) + alpha.shape)
@@ -105,6 +107,18 @@ def _holt(series: np.ndarray, alpha, beta):
         trend = beta * (new_level - level) + (1 - beta) * DAMPING * trend
         level = new_level
     return level, trend, errors
+
+
+def _holt_one(series: list[float], alpha: float, beta: float):
+    level, trend = series[0], 0.0
+    errors = [0.0] * len(series)
+    for t in range(1, len(series)):
+        predicted = level + DAMPING * trend
+        errors[t] = series[t] - predicted
+        new_level = alpha * series[t] + (1 - alpha) * predicted
+        trend = beta * (new_level - level) + (1 - beta) * DAMPING * trend
+        level = new_level
+    return np.float64(level), np.float64(trend), np.array(errors)
 
 
 _GRID = np.array(list(itertools.product(ALPHAS, BETAS)))

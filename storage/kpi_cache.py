@@ -88,6 +88,11 @@ class KpiReads:
         return self._read(("history", kpi, first_week, last_week),
                           lambda: kpi_history(self.fetch, kpi, first_week, last_week))
 
+    def computed(self, key: tuple, compute: Callable[[], object]) -> object:
+        """What ``compute`` makes of the imported data (a team's capacity plan, say), kept
+        like a read: until the next import."""
+        return self._read(("computed", *key), compute)
+
     def _read(self, key: tuple, read: Callable[[], object]):
         if self.cache is None:
             return read()

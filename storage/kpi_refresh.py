@@ -128,7 +128,8 @@ def refresh(session: Session, touched: Touched) -> int:
     team-weeks have values now."""
     connection = session.connection()
     targets = targets_of(connection, touched)
-    if not targets:
+    if not targets:  # norms only: no KPI moves, but what is read beside them (capacity) does
+        connection.execute(text("UPDATE kpi_version SET version = version + 1"))
         return 0
     visits = touched.visits.sums() if touched.visits is not None else None
     return refresh_team_weeks(connection, targets, visits)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
-ROLES = ("coach", "rapporter")
+ROLES = ("coach", "rapporter", "back_office")
 
 
 class Base(DeclarativeBase):
@@ -82,10 +82,11 @@ class ChannelMember(Base):
 
 
 class TeamRole(Base):
-    """A Slack user with a role (coach, rapporter) for a team."""
+    """A Slack user with a role (coach, rapporter, back_office) for a team."""
 
     __tablename__ = "team_roles"
-    __table_args__ = (CheckConstraint("role IN ('coach', 'rapporter')", name="role_known"),)
+    __table_args__ = (CheckConstraint("role IN ('coach', 'rapporter', 'back_office')",
+                                      name="role_known"),)
 
     team_id: Mapped[int] = mapped_column(
         ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
@@ -158,6 +159,20 @@ class Norm(Base):
     profession: Mapped[str] = mapped_column(String(16), primary_key=True)
     valid_from: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     hours_per_week: Mapped[float] = mapped_column(Float)
+
+
+class TempRuleRow(Base):
+    """The back office's guideline for a team's temps (``metrics.capacity.TempRule``): a temp
+    share above ``max_share`` for ``weeks`` weeks running is a breach."""
+
+    __tablename__ = "temp_rules"
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    max_share: Mapped[float] = mapped_column(Float)
+    weeks: Mapped[int] = mapped_column(Integer)
+    set_by: Mapped[str] = mapped_column(String(32))
+    set_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class KpiValue(Base):

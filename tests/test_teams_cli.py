@@ -12,13 +12,16 @@ def test_add_edit_and_list_teams(cli):
         "--timezone", "Europe/Oslo", "--channel", "C0123ABCD", "--coach", "U01COACH1",
         "--rapporter", "U02RAPP01")
     cli("team", "edit", "OSL-G", "--add-rapporter", "U03RAPP02", "--remove-rapporter", "U02RAPP01",
-        "--add-channel", "C0456EFGH", "--post-day", "onsdag", "--post-time", "8.30")
+        "--add-channel", "C0456EFGH", "--post-day", "onsdag", "--post-time", "8.30",
+        "--add-back-office", "U04BACK01")
     teams = json.loads(cli("team", "list", "--json").output)
     assert teams == [{
         "code": "OSL-G", "name": "Oslo Grünerløkka", "language": "nb", "timezone": "Europe/Oslo",
         "posts": "wed 08:30", "channels": ["C0123ABCD", "C0456EFGH"], "coaches": ["U01COACH1"],
-        "rapporters": ["U03RAPP02"], "needs_channel": False,
+        "rapporters": ["U03RAPP02"], "back_office": ["U04BACK01"], "needs_channel": False,
     }]
+    cli("team", "edit", "OSL-G", "--remove-back-office", "U04BACK01")
+    assert json.loads(cli("team", "list", "--json").output)[0]["back_office"] == []
 
 
 def test_clear_errors(cli):
