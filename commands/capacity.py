@@ -159,14 +159,18 @@ def _overview_teams(ctx: Context) -> list[Team]:
 
 # -- one team ---------------------------------------------------------------------------------
 
-def team_plan(team: Team, ctx: Context):
-    """The team's capacity plan as of the last complete week (kept until the next import)."""
+def team_plan(team: Team, ctx: Context, *, cached: bool = True):
+    """The team's capacity plan as of the last complete week (kept until the next import,
+    unless not ``cached``)."""
     from metrics.capacity import plan
     from storage.capacity import team_records
 
     last = weeks.last_complete(ctx.now.date())
-    return ctx.reads.computed(("capacity", team.id, last), lambda: plan(
-        team.code, team_records(ctx.session, team.id, last), last))
+
+    def compute():
+        return plan(team.code, team_records(ctx.session, team.id, last), last)
+
+    return ctx.reads.computed(("capacity", team.id, last), compute) if cached else compute()
 
 
 def group_name(profession: str, tr: Translator) -> str:
@@ -231,6 +235,9 @@ def team_reply(team: Team, share: bool, ctx: Context) -> Reply:
         if np.isfinite(norm).any():
             parts.append(tr("norm {norm}").format(norm=_hours(float(np.nanmean(norm)), tr)))
         value = " · ".join(parts) + tr(" a week")
+        past = group.coming + 1  # the last complete week
+        value += "\n" + tr("last week: worked {worked}, temps {temp}").format(
+            worked=_hours(float(group.worked[-past]), tr), temp=_hours(float(group.temp[-past]), tr))
         if group.visiting:
             value += "\n" + gap_words(group, tr)
         else:
@@ -290,7 +297,9 @@ def overview_of(teams: list[Team], ctx: Context) -> Overview:
     from storage.capacity import temp_rules, temp_shares
 
     last = weeks.last_complete(ctx.now.date())
-    plans = [team_plan(t, ctx) for t in teams]
+    # one copy for the whole set: the cache keeps few entries, and a set is asked for again
+    plans = ctx.reads.computed(("capacity_plans", tuple(t.id for t in teams), last),
+                               lambda: [team_plan(t, ctx, cached=False) for t in teams])
     rows = shortages(plans)
     rules = temp_rules(ctx.session, [t.id for t in teams])
     shares = temp_shares(ctx.session, list(rules), last - 52, last)

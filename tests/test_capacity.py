@@ -243,8 +243,10 @@ def test_a_teams_capacity_from_its_exports(imported):
     worst = 72 - 37 * (1 - RATE_A)
     assert (f"short from week 50 2026: up to {worst / FTE_HOURS:.1f} FTE ({round(worst)} h)"
             in nurses)
+    assert "last week: worked 67 h, temps 0 h" in nurses  # 37 + 29.6
     helpers = fields["Social and health care helpers"]
     assert "needed 32 h" in helpers and "in balance" in helpers
+    assert "last week: worked 30 h, temps 8 h" in helpers
     assert reply.chart.png.startswith(b"\x89PNG") and not reply.share
 
 

@@ -60,3 +60,19 @@ def test_forecast_command_names_bad_lines(cli, tmp_path):
     result = cli("forecast", tmp_path / "bad.csv", "--out", tmp_path / "f.csv", ok=False)
     assert result.exit_code == 1 and "bad.csv:2: column hours: 'x' is not a number" in \
         result.stderr
+
+
+def test_a_group_that_visits_now_and_then_gets_a_finite_forecast():
+    """Weeks without hours (a therapist who comes every other week) once divided by a zero
+    seasonal factor: the forecast was NaN."""
+    import warnings
+
+    values = np.where(np.arange(120) % 2 == 0, 12.0, 0.0)
+    values[::7] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division by zero on the way either
+        made = forecast.forecast(values, FIRST + np.arange(120), 8)
+    assert np.isfinite(made.mean).all() and np.isfinite(made.upper).all()
+    assert (made.lower >= 0).all() and 0 < made.mean.mean() < 12
+    factors = forecast.seasonal_profile(_series(), forecast.week_of_year(FIRST + np.arange(156)))
+    assert factors.min() >= forecast.FACTOR_RANGE[0] and factors.max() <= forecast.FACTOR_RANGE[1]
