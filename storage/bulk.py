@@ -21,9 +21,10 @@ def insert_frame(connection: Connection, table: str, frame: pd.DataFrame) -> Non
                 copy.write(_csv(frame))
         return
     placeholders = ", ".join("?" for _ in columns)
-    rows = list(zip(*(_column_values(frame[c]) for c in columns)))
-    connection.exec_driver_sql(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows)
+    # The driver's executemany takes the rows as they are zipped: no list of a chunk's tuples.
+    connection.connection.driver_connection.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})",
+        zip(*(_column_values(frame[c]) for c in columns)))
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
