@@ -186,7 +186,8 @@ def weekly(records: TeamRecords, first_week: int, last_week: int) -> pd.DataFram
         frame.insert(0, "profession", profession)
         frames.append(frame.rename_axis("week").reset_index())
     if not frames:
-        return pd.DataFrame(columns=["week", "profession", *columns, "norm"])
+        return pd.DataFrame(columns=[*columns, "norm"], dtype=float,
+                            index=pd.MultiIndex.from_tuples([], names=["profession", "week"]))
     return pd.concat(frames, ignore_index=True).set_index(["profession", "week"])
 
 
@@ -208,6 +209,8 @@ def _norms(norms: pd.DataFrame, profession: str, span: np.ndarray) -> np.ndarray
 def expected_absence_rate(table: pd.DataFrame, last_week: int,
                           coming: Sequence[int]) -> np.ndarray:
     """The team's expected absence rate in each coming week (see the module's docstring)."""
+    if table.empty:
+        return np.zeros(len(coming))
     total = table.groupby(level="week")[["contracted", "absence", "vacation"]].sum()
     recent = total.loc[last_week - RATE_WEEKS + 1:last_week]
     contracted = recent["contracted"].sum()

@@ -130,6 +130,17 @@ def test_a_short_history_falls_back_to_its_mean():
                                                  / TARGET_PRODUCTIVITY)
 
 
+def test_a_team_without_any_records_has_no_groups():
+    made = plan("NEW", _records(), 200)
+    assert made.groups == () and made.absence_rate.tolist() == [0.0] * capacity.HORIZON
+
+
+def test_the_professions_are_the_contracts():
+    from storage.importers.contract import ENUMS
+
+    assert set(capacity.PROFESSIONS) == set(ENUMS["profession"])
+
+
 def _row(team: str, gaps: list[float], profession: str = "nurse") -> Shortage:
     return Shortage(team, profession, np.arange(300, 300 + len(gaps)), np.array(gaps, float))
 
