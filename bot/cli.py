@@ -101,11 +101,12 @@ def import_(ctx: click.Context, args: tuple[str, ...]) -> None:
         raise click.UsageError("name at least one FILE to import")
     paths = [pathlib.Path(a) for a in args]
 
+    from storage.database import bulk_load
     from storage.importers.runner import ImportRefused, run_import
 
     total = sum(p.stat().st_size for p in paths if p.is_file())
     try:
-        with _progress(total) as progress, edge.sessions.begin() as session:
+        with _progress(total) as progress, bulk_load(edge.sessions) as session:
             result = run_import(session, [(p, kind) for p in paths],
                                 max_bytes=edge.settings.import_max_bytes, progress=progress)
     except ImportRefused as refused:
@@ -717,6 +718,8 @@ def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, s
     click.echo(f"  {prefix} team list")
     click.echo(f"  {prefix} chat -c '/kpi {first_code}' -c '/kpi sygefravær {first_code}'   "
                "(the Slack commands, charts saved as PNG)")
+    click.echo(f"  TEAMPULS_ADMINS=U0CONSOLE1 {prefix} chat -c '/capacity {first_code}' "
+               "-c '/capacity alle'   (the back office's view, as an admin)")
     click.echo("  teampuls demo --export demo-exports   (the CSV files, to import yourself)")
 
 

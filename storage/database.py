@@ -6,6 +6,9 @@ PostgreSQL is reached through psycopg 3.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,6 +53,31 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextlib.contextmanager
+def bulk_load(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for an import, committed at the end, as ``sessions.begin()``.
+
+    On SQLite its foreign keys are not checked row by row: SQLite looks up each visit's and
+    hours row's team in the teams table, about a tenth of an insert's time, while the importer
+    writes only team ids it has looked up or created in the same transaction. SQLite changes
+    the setting only outside a transaction, so it is set on the connection before BEGIN and set
+    back after, before the connection returns to the pool.
+    """
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        with sessions.begin() as session:
+            yield session
+        return
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with sessions(bind=connection) as session, session.begin():
+                yield session
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
 
 
 def in_transaction(sessions: sessionmaker[Session], work, attempts: int = 6):

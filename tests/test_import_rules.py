@@ -249,6 +249,11 @@ def test_a_first_load_leaves_every_index_and_foreign_key_in_place(cli, edge, tmp
     cli("import", visits, hours, ok=not refused)
     assert shape() == before
     assert count(edge, Visit) == (0 if refused else 1)
+    # SQLite skips the row-by-row foreign key checks during the load: the pooled connection
+    # has them back on afterwards
+    with edge.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
 def _rows(path) -> list[tuple[int, list[str]]]:
