@@ -294,6 +294,23 @@ def detect_counts(counts: np.ndarray, factors: np.ndarray, threshold_of_rate) ->
     return crossings, {"rate": rate, "expected": expected}
 
 
+def beyond_sickness(temp_share: np.ndarray, sick_leave: np.ndarray) -> np.ndarray:
+    """Temp share less what the team's sick leave of the same week explains: temps cover
+    sickness, and sick leave is watched by itself, so what the coach hears of temps is their
+    creeping up beyond that (and a long-term sick spell, which raises both for weeks, does not
+    count twice). The slope is the panel's (deviations from each team's median), and only
+    taken out when temps rise with sickness."""
+    t = temp_share - np.nanmedian(temp_share, axis=0)
+    s_ = sick_leave - np.nanmedian(sick_leave, axis=0)
+    both = np.isfinite(t) & np.isfinite(s_)
+    if both.sum() < 52 or np.var(s_[both]) <= 0:
+        return temp_share
+    slope = float(np.sum(t[both] * s_[both]) / np.sum(s_[both] ** 2))
+    if slope <= 0:
+        return temp_share
+    return temp_share - slope * np.where(np.isfinite(s_), s_, 0.0)
+
+
 # -- the scan: tidy series in, alerts out ----------------------------------------------------
 
 def scan(series: pd.DataFrame) -> list[Alert]:
@@ -302,12 +319,14 @@ def scan(series: pd.DataFrame) -> list[Alert]:
     from metrics.drift_thresholds import count_threshold, level_threshold, years_by_chance
 
     alerts: list[Alert] = []
+    unknown = sorted(set(series["metric"]) - set(METRICS))
+    if unknown:
+        raise ValueError(f"{unknown[0]!r} is not watched for drift; the metrics are "
+                         f"{', '.join(METRICS)}")
+    first, last = int(series["week"].min()), int(series["week"].max())
     for metric, part in series.groupby("metric", sort=True):
-        if metric not in METRICS:
-            raise ValueError(f"{metric!r} is not watched for drift; the metrics are "
-                             f"{', '.join(METRICS)}")
         wide = part.pivot_table(index="week", columns="team", values="value", aggfunc="mean")
-        all_weeks = np.arange(int(wide.index.min()), int(wide.index.max()) + 1)
+        all_weeks = np.arange(first, last + 1)
         wide = wide.reindex(all_weeks)
         values = wide.to_numpy(dtype=float)
         woy = week_of_year(all_weeks)
@@ -326,6 +345,11 @@ def scan(series: pd.DataFrame) -> list[Alert]:
                     years_by_chance("count", c.statistic, info["expected"][c.row, c.column])))
             continue
         adjusted, profile = seasonal_adjust(values, woy)
+        if metric == "temp_share" and (series["metric"] == "sick_leave").any():
+            sick = series[series["metric"] == "sick_leave"].pivot_table(
+                index="week", columns="team", values="value", aggfunc="mean").reindex(
+                index=all_weeks, columns=teams).to_numpy(dtype=float)
+            adjusted = beyond_sickness(adjusted, seasonal_adjust(sick, woy)[0])
         crossings, info = detect_levels(adjusted, worse, level_threshold)
         for c in crossings:
             usual = info["usual"][c.row, c.column] + np.nanmean(

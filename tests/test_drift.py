@@ -97,3 +97,22 @@ def test_drift_scan_names_every_bad_line(cli, tmp_path):
                      "bad.csv:5: the same"):
         assert expected in result.stderr, result.stderr
     assert not (tmp_path / "a.csv").exists()
+
+
+def test_temps_that_only_cover_sick_leave_do_not_alert_but_temps_beyond_it_do():
+    """Temp share is watched beyond what the same week's sick leave explains: a long-term sick
+    spell raises both for weeks (and sick leave is watched by itself); temps creeping up with
+    sick leave as usual is what the coach hears of."""
+    rng = np.random.default_rng(3)
+    n_weeks, n_teams = 156, 40
+    sick = 0.08 + rng.normal(0, 0.01, (n_weeks, n_teams))
+    sick[100:116, 0] += 0.08  # team T00: a long-term spell of one colleague in twelve
+    temps = 0.05 + 0.5 * (sick - 0.08) + rng.normal(0, 0.004, (n_weeks, n_teams))
+    temps[100:, 1] += 0.02  # team T01: temps creep up with no more sickness
+    frame = pd.concat([_tidy("sick_leave", sick), _tidy("temp_share", temps)])
+    temp_alerts = {a.team for a in drift.scan(frame) if a.metric == "temp_share"}
+    assert "T01" in temp_alerts and "T00" not in temp_alerts
+    alone = {a.team for a in drift.scan(_tidy("temp_share", temps)) if a.metric == "temp_share"}
+    assert "T00" in alone  # without sick leave beside it, the spell looks like temps creeping
+    adjusted = drift.beyond_sickness(temps, sick)
+    assert np.std(adjusted[:, 2:]) < np.std(temps[:, 2:])
