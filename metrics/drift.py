@@ -12,6 +12,8 @@ Small teams make weekly KPIs noisy, skewed, autocorrelated and seasonal. The det
    turned so that worse is positive, clipped at ±2 (one-off spikes and single long-term sick
    spells cannot alert alone; what alerts is a deviation that lasts), and fed to a one-sided
    CUSUM with reference 0.75 (tuned to changes of 1-1.5 standard deviations).
+   Temp share is first taken less what the same week's sick leave explains (the panel's
+   slope): temps cover sickness, which is watched by itself.
 3. Counts (sick_episodes): a Poisson CUSUM tuned to a doubling of the team's usual rate (its
    mean of the same 52 weeks, shrunk towards all teams' rate where its history is short; a
    week counts at most 1.5 Poisson deviations above it) — new sick episodes show rising
