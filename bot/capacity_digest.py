@@ -6,7 +6,6 @@ once whatever the replicas; only to users with something to read."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from bot.edge import Edge
 from bot.gateway import Gateway
@@ -14,7 +13,6 @@ from bot.scheduler import once_per_period
 from bot.weekly_dashboard import poster_id
 from metrics import weeks
 
-log = logging.getLogger(__name__)
 JOB = "capacity_digest"
 HOUR = 8
 
@@ -47,11 +45,5 @@ class CapacityDigest:
                 reply = digest_reply(back_office_teams(session, user), ctx)
                 if reply is not None:
                     replies[user] = reply
-        sent = 0
-        for user, reply in replies.items():
-            try:
-                self.gateway.direct_reply(user, reply)
-                sent += 1
-            except Exception:
-                log.exception("the capacity digest to %s failed", user)
-        return sent
+        return sum(self.gateway.tell(user, reply, "the capacity digest")
+                   for user, reply in replies.items())

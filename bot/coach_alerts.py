@@ -175,7 +175,7 @@ class CoachAlerts:
             replies = {coach: digest_reply(signals, Translator(self.edge.settings.language))
                        for coach, signals in per_coach.items() if signals}
         for coach, reply in replies.items():
-            sent += self._tell(coach, reply, "the weekly digest")
+            sent += self.gateway.tell(coach, reply, "the weekly digest")
         return sent
 
     def usefulness_summary(self) -> int:
@@ -185,14 +185,5 @@ class CoachAlerts:
         with self.edge.sessions.begin() as session:
             counts = coach_alerts.usefulness(session, self.edge.current() - 30 * DAY)
         reply = usefulness_reply(counts, Translator(self.edge.settings.language))
-        return sum(self._tell(admin, reply, "the monthly alert summary")
+        return sum(self.gateway.tell(admin, reply, "the monthly alert summary")
                    for admin in sorted(self.edge.settings.admins))
-
-    def _tell(self, user: str, reply, what: str) -> int:
-        """A direct message; 1 if it went, 0 (and the log) if not."""
-        try:
-            self.gateway.direct_reply(user, reply)
-            return 1
-        except Exception:
-            log.exception("%s to %s failed", what, user)
-            return 0

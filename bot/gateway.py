@@ -157,6 +157,16 @@ class Gateway:
                                               blocks=message_blocks(reply))
         return posted["ts"]
 
+    def tell(self, user: str, reply: Reply, what: str) -> bool:
+        """``direct_reply`` for messages no one waits on (digests, summaries, notices to
+        admins): a failure is logged with ``what`` was sent, not raised; False then."""
+        try:
+            self.direct_reply(user, reply)
+            return True
+        except Exception:
+            log.exception("%s to %s failed", what, user)
+            return False
+
     def channel_members(self, channel: str) -> list[str]:
         members: list[str] = []
         cursor = None

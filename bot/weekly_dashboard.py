@@ -316,8 +316,5 @@ class WeeklyPoster:
                       team=plan.code, week=tr.week(weeks.label(week)), channel=plan.channel,
                       error=code, week_label=weeks.label(week))
         for admin in sorted(self.edge.settings.admins):
-            try:
-                self.gateway.direct_reply(admin, Reply(text))
-            except Exception:
-                log.exception("could not tell admin %s that the dashboard of %s failed",
-                              admin, plan.code)
+            self.gateway.tell(admin, Reply(text), f"the notice that the dashboard of {plan.code} "
+                              "failed")

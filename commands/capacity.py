@@ -17,13 +17,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from commands.context import Context
 from commands.i18n import N_, Translator
 from commands.reply import Chart, Reply, UsageError
 from metrics import weeks
-from storage.models import ChannelMember, Team, TeamChannel
+from storage.models import Team
 
 EXAMPLES = (
     ("/capacity", N_("hours needed and available per professional group, now and 8 weeks on")),
@@ -114,18 +112,12 @@ def handle(args: CapacityArgs, ctx: Context) -> Reply:
 # -- who may see what -------------------------------------------------------------------------
 
 def _team(code: str | None, ctx: Context) -> Team:
-    from storage.errors import TeamError
-    from storage.teams import get_team
-
     if code is None:
         if ctx.team is None:
             raise UsageError(N_("Name a team, e.g. /capacity HAD-C, or ask in a team's channel."))
         team = ctx.team
     else:
-        try:
-            team = get_team(ctx.session, code)
-        except TeamError:
-            raise UsageError(N_("There is no team {team}."), team=code) from None
+        team = _team_named(code, ctx)
     if not _may_see(team, ctx):
         raise UsageError(N_("The capacity of team {team} is for its members, its coaches and "
                             "its back office."), team=team.code)
@@ -133,14 +125,12 @@ def _team(code: str | None, ctx: Context) -> Team:
 
 
 def _may_see(team: Team, ctx: Context) -> bool:
-    from sqlalchemy import select
+    """The admins, the team's coaches, rapporters and back office, and its members."""
+    from storage.goals import is_member
 
     user = ctx.request.user_id
-    if user in ctx.admins or any(r.user_id == user for r in team.roles):
-        return True
-    return ctx.session.scalar(
-        select(ChannelMember.user_id).join(TeamChannel).where(
-            TeamChannel.team_id == team.id, ChannelMember.user_id == user).limit(1)) is not None
+    return (user in ctx.admins or any(r.user_id == user for r in team.roles)
+            or is_member(ctx.session, user, team.id))
 
 
 def _overview_teams(ctx: Context) -> list[Team]:
@@ -189,6 +179,8 @@ def _fte(value: float, tr: Translator) -> str:
 
 def gap_words(group, tr: Translator) -> str:
     """A group's coming weeks in plain words: short or spare, how much, from when."""
+    import numpy as np
+
     from metrics.capacity import FTE_HOURS, SIGNIFICANT_FTE
 
     gap = group.coming_gap
@@ -209,7 +201,9 @@ def gap_words(group, tr: Translator) -> str:
 
 
 def team_reply(team: Team, share: bool, ctx: Context) -> Reply:
-    from metrics.capacity import FTE_HOURS
+    import numpy as np
+
+    from metrics.capacity import FTE_HOURS, TARGET_PRODUCTIVITY
 
     tr = ctx.tr
     made = team_plan(team, ctx)
@@ -251,15 +245,9 @@ def team_reply(team: Team, share: bool, ctx: Context) -> Reply:
                                      hours=_hours(abs(total), tr)),
              tr("Available: contracted hours minus the absence expected from the team's own "
                 "last 13 weeks and last year's vacation. Needed: the forecast of client hours "
-                "at {target} productivity.").format(target=tr.percent(_target(), 1))]
+                "at {target} productivity.").format(target=tr.percent(TARGET_PRODUCTIVITY, 1))]
     return Reply("\n".join(lines), fields=tuple(fields),
                  chart=_team_chart(team, made, visiting, ctx), share=share)
-
-
-def _target() -> float:
-    from metrics.capacity import TARGET_PRODUCTIVITY
-
-    return TARGET_PRODUCTIVITY
 
 
 def _team_chart(team: Team, made, visiting, ctx: Context) -> Chart:
@@ -294,7 +282,7 @@ class Overview:
 
 def overview_of(teams: list[Team], ctx: Context) -> Overview:
     from metrics.capacity import share_suggestions, shortages, temp_breach
-    from storage.capacity import temp_rules, temp_shares
+    from storage.capacity import temp_rules
 
     last = weeks.last_complete(ctx.now.date())
     # one copy for the whole set: the cache keeps few entries, and a set is asked for again
@@ -302,10 +290,11 @@ def overview_of(teams: list[Team], ctx: Context) -> Overview:
                                lambda: [team_plan(t, ctx, cached=False) for t in teams])
     rows = shortages(plans)
     rules = temp_rules(ctx.session, [t.id for t in teams])
-    shares = temp_shares(ctx.session, list(rules), last - 52, last)
+    shares = ctx.reads.history("temp_share", last - 52, last).values if rules else {}
     codes = {t.id: t.code for t in teams}
     breaches = [b for team_id, rule in sorted(rules.items(), key=lambda kv: codes[kv[0]])
-                if (b := temp_breach(codes[team_id], rule, shares[team_id], last))]
+                if (b := temp_breach(codes[team_id], rule, shares.get(codes[team_id], {}),
+                                     last))]
     return Overview(last, rows, share_suggestions(rows), breaches)
 
 
@@ -333,6 +322,8 @@ def advice_lines(seen: Overview, tr: Translator) -> list[str]:
                 giver=s.giver, taker=s.taker, fte=tr.decimal(s.fte, 1),
                 group=tr(SHORT_NAMES.get(s.profession, s.profession)),
                 first=tr.week(weeks.label(s.first_week)), last=tr.week(weeks.label(s.last_week))))
+    from metrics.capacity import RECRUIT_WEEKS
+
     recruit = [r for r in seen.shortages if r.recruit]
     if recruit:
         lines.append("*" + tr("Consider recruiting") + "*")
@@ -340,7 +331,7 @@ def advice_lines(seen: Overview, tr: Translator) -> list[str]:
             lines.append("• " + tr("{team} {group}: short {fte} FTE to the end of the forecast, "
                                    "and it does not close").format(
                 team=r.team, group=tr(SHORT_NAMES.get(r.profession, r.profession)),
-                fte=tr.decimal(float(-r.gap_fte[-4:].mean()), 1)))
+                fte=tr.decimal(float(-r.gap_fte[-RECRUIT_WEEKS:].mean()), 1)))
     if seen.breaches:
         lines.append("*" + tr("Temp rules broken") + "*")
         for b in seen.breaches:
@@ -372,6 +363,8 @@ def _fte_cell(value: float, tr: Translator) -> str:
 
 
 def _heat_map(seen: Overview, ctx: Context) -> Chart:
+    import numpy as np
+
     from charts.capacity import gap_heat_map
 
     tr = ctx.tr

@@ -28,8 +28,6 @@ EXAMPLES = (
     ("/teampuls admin schedule HAD-C mandag 07:00",
      N_("admins: when team HAD-C gets its weekly dashboard")),
 )
-ADMIN_ACTIONS = ("teams", "link", "unlink", "coach", "rapporter", "back_office", "remove",
-                 "schedule")
 # how the roles may be written after "admin" (and after "admin remove")
 ROLE_WORDS = {"coach": "coach", "rapporter": "rapporter", "back_office": "back_office",
               "backoffice": "back_office", "back-office": "back_office"}

@@ -108,29 +108,19 @@ def _holt(series: np.ndarray, alpha, beta):
     last levels and trends, and the one-step errors (time along the first axis)."""
     alpha, beta = np.asarray(alpha, dtype=float), np.asarray(beta, dtype=float)
     if alpha.ndim == 0:  # one pair: plain floats are many times faster than NumPy scalars
-        return _holt_one(series.tolist(), float(alpha), float(beta))
-    level = np.full(alpha.shape, series[0])
-    trend = np.zeros(alpha.shape)
-    errors = np.zeros((len(series),) + alpha.shape)
-    for t in range(1, len(series)):
+        values, alpha, beta = series.tolist(), float(alpha), float(beta)
+        level, trend, errors = values[0], 0.0, [0.0] * len(values)
+    else:
+        values = series
+        level, trend = np.full(alpha.shape, series[0]), np.zeros(alpha.shape)
+        errors = np.zeros((len(series),) + alpha.shape)
+    for t in range(1, len(values)):
         predicted = level + DAMPING * trend
-        errors[t] = series[t] - predicted
-        new_level = alpha * series[t] + (1 - alpha) * predicted
+        errors[t] = values[t] - predicted
+        new_level = alpha * values[t] + (1 - alpha) * predicted
         trend = beta * (new_level - level) + (1 - beta) * DAMPING * trend
         level = new_level
-    return level, trend, errors
-
-
-def _holt_one(series: list[float], alpha: float, beta: float):
-    level, trend = series[0], 0.0
-    errors = [0.0] * len(series)
-    for t in range(1, len(series)):
-        predicted = level + DAMPING * trend
-        errors[t] = series[t] - predicted
-        new_level = alpha * series[t] + (1 - alpha) * predicted
-        trend = beta * (new_level - level) + (1 - beta) * DAMPING * trend
-        level = new_level
-    return np.float64(level), np.float64(trend), np.array(errors)
+    return level, trend, np.asarray(errors)
 
 
 _GRID = np.array(list(itertools.product(ALPHAS, BETAS)))

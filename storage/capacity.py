@@ -15,7 +15,6 @@ from metrics.capacity import TeamRecords, TempRule
 from storage.errors import TeamError
 from storage.models import (
     HoursRow,
-    KpiValue,
     Norm,
     Staff,
     Team,
@@ -56,18 +55,6 @@ def team_records(session: Session, team_id: int, last_week: int,
             .where(Norm.team_id == team_id))],
         columns=["profession", "week", "hours_per_week"])
     return TeamRecords(staff, hours, visits, norms)
-
-
-def temp_shares(session: Session, team_ids: Iterable[int], first_week: int,
-                last_week: int) -> dict[int, dict[int, float | None]]:
-    """Each team's temp share per week (the stored KPI)."""
-    out: dict[int, dict[int, float | None]] = {t: {} for t in team_ids}
-    for team_id, week, value in session.execute(
-            select(KpiValue.team_id, KpiValue.week, KpiValue.value)
-            .where(KpiValue.kpi == "temp_share", KpiValue.week.between(first_week, last_week),
-                   KpiValue.team_id.in_(list(out)))):
-        out[team_id][week] = value
-    return out
 
 
 # -- who sees what -----------------------------------------------------------------------------
