@@ -173,6 +173,8 @@ class Bot:
         try:
             self.gateway.deliver(reply, channel=channel, user=user, response_url=None)
         except Exception:
+            log.warning("confirming a form to %s in %s failed; sent as a direct message",
+                        user, channel, exc_info=True)
             self.gateway.direct_reply(user, reply)
 
     def button(self, body: dict) -> None:
