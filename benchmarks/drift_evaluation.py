@@ -1,6 +1,6 @@
 """How well the coach alerts work, on a simulated panel (issue 6).
 
-Simulates 500 teams x 156 weeks of the watched KPIs with the noise of small teams: staff of
+Simulates 1,000 teams x 156 weeks of the watched KPIs with the noise of small teams: staff of
 10-14 whose sick days come as short spells and long-term episodes with a winter rise,
 temps covering part of the sickness, autocorrelated productivity and continuity, missing weeks
 and staff turnover. Half the teams get a change at a random week (a step of 1 or 1.5 standard
@@ -13,8 +13,10 @@ chart (a point beyond the process limits, 7 points in a row above the mean, 7 ri
 quiet weeks after an alert.
 
 Prints per scenario and method: share caught within 13 and 26 weeks, median and 90th
-percentile delay, error of the estimated start week, nuisance alerts, and false alerts per
-team-KPI-year on the weeks without change; then the time taken.
+percentile delay, error of the estimated start week, nuisance alerts (for flu spikes also
+those that the same panel without the spikes does not give: the alerts the spikes caused),
+and false alerts per team-KPI-year on the weeks without change; then teampuls' 1.5-sigma steps
+per KPI.
 
 Targets at <= 0.2 false alerts per team-KPI-year: >= 90 % of 1.5-sigma steps caught within 26
 weeks with median delay <= 6 weeks; >= 85 % of doubled sick-episode rates caught within 26
@@ -50,6 +52,7 @@ class Event:
     kind: str
     metric: str  # where it shows
     start: int  # row
+    spike: tuple[float, float] = (0.0, 0.0)  # a flu spike: (sick leave, episodes) it added
 
 
 def simulate(n_teams: int, n_weeks: int, rng: np.random.Generator):
@@ -74,10 +77,12 @@ def simulate(n_teams: int, n_weeks: int, rng: np.random.Generator):
             spell_weeks[start:] *= 2.2
         staff = int(rng.integers(10, 15))
         sick, episodes = _sickness(staff, episode_rate, spell_weeks, rng)
+        spike = (0.0, 0.0)
         if scenario == "flu spike":
             extra = rng.binomial(staff, 0.35)
             sick[start] += extra * 0.8
             episodes[start] += extra
+            spike = (extra * 0.8 / staff, float(extra))
         sick_leave = sick / staff
         temp_share = np.clip(0.05 + 0.35 * (sick_leave - 0.08) + _ar(n_weeks, 0.4, 0.012, rng),
                              0, 1)
@@ -103,13 +108,24 @@ def simulate(n_teams: int, n_weeks: int, rng: np.random.Generator):
                       "longer sick episodes": "sick_leave", "flu spike": "sick_leave"}.get(
                 scenario, "")
         if scenario:
-            events.append(Event(team, scenario, metric, start))
+            events.append(Event(team, scenario, metric, start, spike))
         missing = rng.random(n_weeks) < 0.02
         for name, values in series.items():
             values = values.astype(float)
             values[missing] = np.nan
             panel[name][:, team] = values
     return panel, events
+
+
+def without_spikes(panel: dict[str, np.ndarray], events: list[Event]) -> dict[str, np.ndarray]:
+    """The same panel as if the flu spikes had not come: what the detector would have said
+    anyway, by chance, in the weeks after a spike."""
+    out = {metric: values.copy() for metric, values in panel.items()}
+    for e in events:
+        if e.kind == "flu spike":
+            out["sick_leave"][e.start, e.team] -= e.spike[0]
+            out["sick_episodes"][e.start, e.team] -= e.spike[1]
+    return out
 
 
 def _sickness(staff: int, episode_rate: np.ndarray, spell_weeks: np.ndarray,
@@ -244,6 +260,40 @@ def making_data_count(series: np.ndarray, row: int) -> int | None:
 
 # -- scoring ----------------------------------------------------------------------------------
 
+FLU_WINDOW = 8  # weeks after a flu spike in which an alert counts as the spike's
+
+
+def nuisance_hits(found: dict[str, list], events: list[Event], nuisance: str) -> set[int]:
+    """The teams whose nuisance event was followed by an alert on the metrics it touches."""
+    window = FLU_WINDOW if nuisance == "flu spike" else 26
+    hit = set()
+    for e in events:
+        if e.kind != nuisance:
+            continue
+        metrics = ("sick_leave", "sick_episodes") if nuisance == "flu spike" else (e.metric,)
+        if any(t == e.team and e.start <= row < e.start + window
+               for m in metrics for t, row, _start in found.get(m, [])):
+            hit.add(e.team)
+    return hit
+
+
+def steps_by_metric(found: dict[str, list], events: list[Event],
+                    scenario: str = "step 1.5 sd") -> dict[str, tuple[int, int, float]]:
+    """Per KPI: the steps caught within 26 weeks, all steps, and the median delay."""
+    out = {}
+    for metric in LEVELS:
+        delays, total = [], 0
+        for e in events:
+            if e.kind != scenario or e.metric != metric:
+                continue
+            total += 1
+            rows = sorted(row for t, row, _ in found[metric] if t == e.team and row >= e.start)
+            if rows and rows[0] - e.start < 26:
+                delays.append(rows[0] - e.start + 1)
+        out[metric] = (len(delays), total, float(np.median(delays)) if delays else float("nan"))
+    return out
+
+
 def score(found: dict[str, list], events: list[Event], n_teams: int, n_weeks: int) -> dict:
     warm = drift.MIN_BASELINE + drift.GUARD_WEEKS
     by_team_metric: dict[tuple[int, str], list[tuple[int, int]]] = {}
@@ -274,15 +324,8 @@ def score(found: dict[str, list], events: list[Event], n_teams: int, n_weeks: in
             "p90": float(np.percentile(delays, 90)) if delays else float("nan"),
             "start_error": float(np.median(errors)) if errors else float("nan"), "n": total}
     for nuisance in NUISANCES:
-        hit, total = 0, 0
-        for e in events:
-            if e.kind != nuisance:
-                continue
-            total += 1
-            window = 8 if nuisance == "flu spike" else 26
-            metrics = ("sick_leave", "sick_episodes") if nuisance == "flu spike" else (e.metric,)
-            hit += any(e.start <= row < e.start + window for m in metrics
-                       for row, _ in by_team_metric.get((e.team, m), []))
+        total = sum(e.kind == nuisance for e in events)
+        hit = len(nuisance_hits(found, events, nuisance))
         results[nuisance] = {"alerted": hit / max(total, 1), "n": total}
     # False alerts: every team-KPI series without an event on it, over the watched weeks, and
     # the weeks before the change of the others.
@@ -302,7 +345,7 @@ def score(found: dict[str, list], events: list[Event], n_teams: int, n_weeks: in
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--teams", type=int, default=500)
+    parser.add_argument("--teams", type=int, default=1000)
     parser.add_argument("--weeks", type=int, default=156)
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
@@ -312,31 +355,49 @@ def main() -> None:
     started = time.perf_counter()
     methods = {"teampuls": run_teampuls(panel)}
     detected = time.perf_counter() - started
+    calm = without_spikes(panel, events)
+    anyway = {"teampuls": run_teampuls(calm)}
     z = _standardized(panel)
     methods["Shewhart 3 sd"] = run_rules(z, shewhart)
     methods["Making Data Count"] = run_rules(z, making_data_count)
+    z_calm = _standardized(calm)
+    anyway["Shewhart 3 sd"] = run_rules(z_calm, shewhart)
+    anyway["Making Data Count"] = run_rules(z_calm, making_data_count)
     print(f"DRIFT: {args.teams} teams x {args.weeks} weeks x {len(panel)} KPIs "
           f"(simulated in {simulated:.1f} s; the teampuls detector took {detected:.1f} s)")
     scores = {name: score(found, events, args.teams, args.weeks)
               for name, found in methods.items()}
-    header = f"{'scenario':<24}{'method':<20}{'in 13 w':>8}{'in 26 w':>8}{'median':>8}" \
+    header = f"{'scenario':<30}{'method':<20}{'in 13 w':>8}{'in 26 w':>8}{'median':>8}" \
              f"{'p90':>6}{'start err':>10}"
     print(header)
     for scenario in SCENARIOS:
         for name, s in scores.items():
             r = s[scenario]
-            print(f"{scenario + f' (n={r[chr(110)]})':<24}{name:<20}{r['caught13']:>8.0%}"
+            print(f"{scenario + f' (n={r[chr(110)]})':<30}{name:<20}{r['caught13']:>8.0%}"
                   f"{r['caught26']:>8.0%}{r['median']:>8.1f}{r['p90']:>6.1f}"
                   f"{r['start_error']:>10.1f}")
+    flu = [e for e in events if e.kind == "flu spike"]
     for nuisance in NUISANCES:
         for name, s in scores.items():
             r = s[nuisance]
-            print(f"{nuisance + f' (n={r[chr(110)]})':<24}{name:<20} alerted {r['alerted']:.0%}")
+            line = f"{nuisance + f' (n={r[chr(110)]})':<30}{name:<20} alerted {r['alerted']:.0%}"
+            if nuisance == "flu spike":
+                hit = nuisance_hits(methods[name], events, nuisance)
+                by_chance = nuisance_hits(anyway[name], events, nuisance)
+                line += (f"; without the spike {len(by_chance) / max(len(flu), 1):.0%}; "
+                         f"because of the spike {len(hit - by_chance) / max(len(flu), 1):.0%}")
+            print(line)
     for name, s in scores.items():
         print(f"false alerts per team-KPI-year, {name}: "
               f"{s['false alerts per team-KPI-year']:.3f}")
+    print("teampuls, step 1.5 sd by KPI: " + "; ".join(
+        f"{metric} {caught}/{total} (median {median:.1f})"
+        for metric, (caught, total, median) in steps_by_metric(methods["teampuls"], events).items()))
     print("targets: 1.5 sd steps >= 90 % in 26 w with median <= 6; doubled episodes >= 85 % "
-          "in 26 w; flu spikes alerted <= 5 %; start error <= 3; false alerts <= 0.2")
+          "in 26 w; flu spikes alerted <= 5 % (because of the spike: at the false-alarm budget "
+          f"two metrics alert in any {FLU_WINDOW} weeks about "
+          f"{2 * drift.BUDGET * FLU_WINDOW / drift.YEAR:.0%} of the time by chance); "
+          "start error <= 3; false alerts <= 0.2")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ Small teams make weekly KPIs noisy, skewed, autocorrelated and seasonal. The det
    sickness weeks before the sick-leave percentage does.
 4. Thresholds come from simulation, each set so that series without change give at most 0.2
    alerts a year (``BUDGET``): for levels, the panel's own standardized weeks resampled in
-   half-year blocks (keeping their autocorrelation, skew and long-term sickness), and never
+   half-year blocks (keeping their autocorrelation, skew and long-term sickness; blocks far
+   above the typical one, mostly other teams' real changes, left out), and never
    below the threshold for AR(1) series of the panel's autocorrelation simulated in
    ``metrics.drift_calibration``; for counts, that simulation's threshold for the expected
    rate. The simulated tables also say how rare an alert's statistic is by chance ("about
@@ -63,6 +64,7 @@ BLOCK_WEEKS = 26  # resampled blocks keep half a year of a team's weeks together
 BOOTSTRAP_SERIES = 200
 BOOTSTRAP_YEARS = 10
 BOOTSTRAP_MIN_YEARS = 20.0  # series-years of standardized weeks needed to resample
+TRIM_BLOCKS = 3.0  # robust standard deviations: resampled blocks whose mean is further up are left out
 YEAR = 52.18
 
 
@@ -235,20 +237,31 @@ def bootstrap_threshold(z: np.ndarray, seed: int = 0) -> float | None:
 
     Blocks of ``BLOCK_WEEKS`` consecutive standardized weeks, drawn from every team, keep what
     makes small teams' series hard — autocorrelation, long-term sickness, skew — in the
-    simulated series, which no textbook distribution does."""
+    simulated series, which no textbook distribution does. A panel also holds teams whose
+    figures really changed, and their weeks after the change would teach the threshold that
+    a change is chance: blocks whose mean lies more than ``TRIM_BLOCKS`` robust standard
+    deviations above the typical block's (the median and the MAD of all blocks' means) are
+    left out, which on panels without changes leaves out about one block in a hundred."""
     columns = [column[np.isfinite(column)] for column in z.T]
     columns = [c for c in columns if len(c) >= BLOCK_WEEKS]
     if sum(len(c) for c in columns) / YEAR < BOOTSTRAP_MIN_YEARS:
         return None
+    weeks = np.concatenate(columns)
+    ends = np.cumsum([len(c) for c in columns])
+    starts = np.concatenate([np.arange(end - len(c), end - BLOCK_WEEKS + 1)
+                             for c, end in zip(columns, ends, strict=True)])
+    sums = np.concatenate([[0.0], np.cumsum(weeks)])
+    means = (sums[starts + BLOCK_WEEKS] - sums[starts]) / BLOCK_WEEKS
+    middle = np.median(means)
+    mad = 1.4826 * np.median(np.abs(means - middle))
+    starts = starts[means <= middle + TRIM_BLOCKS * mad]
     rng = np.random.default_rng(seed)
     n_blocks = int(np.ceil(BOOTSTRAP_YEARS * YEAR / BLOCK_WEEKS))
-    picks = rng.integers(0, len(columns), size=(n_blocks, BOOTSTRAP_SERIES))
-    series = np.empty((n_blocks * BLOCK_WEEKS, BOOTSTRAP_SERIES))
-    for b in range(n_blocks):
-        for s_ in range(BOOTSTRAP_SERIES):
-            column = columns[picks[b, s_]]
-            start = rng.integers(0, len(column) - BLOCK_WEEKS + 1)
-            series[b * BLOCK_WEEKS:(b + 1) * BLOCK_WEEKS, s_] = column[start:start + BLOCK_WEEKS]
+    picks = starts[rng.integers(0, len(starts), size=(n_blocks, BOOTSTRAP_SERIES))]
+    # rows: the weeks of block after block; columns: the simulated series
+    index = (picks[:, None, :] + np.arange(BLOCK_WEEKS)[None, :, None]).reshape(
+        n_blocks * BLOCK_WEEKS, BOOTSTRAP_SERIES)
+    series = weeks[index]
     years = series.shape[0] * BOOTSTRAP_SERIES / YEAR
     back = back_at_usual(series)
     lo, hi = 1.0, 40.0
