@@ -1,8 +1,10 @@
 """Recompute the stored KPI values of exactly the team-weeks that an import touched.
 
-The hours' sums are aggregated inside the database over a temporary table of target team-weeks;
-the visits' components are summed by ``metrics.visit_components`` from delivered visits per
-citizen and carer, read from the table or, after a first load, taken from the import itself.
+The hours' sums and sick episodes are aggregated inside the database over a temporary table of
+target team-weeks; the visits' components are summed by ``metrics.visit_components`` from
+delivered visits per citizen and carer, read from the table. After a first load into empty
+tables both are taken from the import itself (``storage.importers.loading``), in memory, while
+the database builds the indexes.
 The formulas are ``metrics.kpi_compute.compute``. A team has KPI rows for the weeks in which it
 has any hours or visits rows; a target week that has none left loses its rows.
 """
@@ -10,6 +12,8 @@ has any hours or visits rows; a target week that has none left loses its rows.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import Future
 
 import numpy as np
 import pandas as pd
@@ -20,7 +24,7 @@ from metrics.kpi_compute import COMPONENTS, compute
 from metrics.visit_components import visit_components
 from storage import staging
 from storage.bulk import insert_frame
-from storage.importers.loading import Touched
+from storage.importers.loading import HoursInHand, Touched, VisitsInHand
 
 _HOURS = """
 SELECT t.team_id, t.week,
@@ -110,8 +114,9 @@ def targets_of(connection: Connection, touched: Touched) -> set[tuple[int, int]]
         targets.update(tuple(row) for row in connection.execute(text(
             "SELECT DISTINCT team_id, week FROM kpi_values WHERE team_id = :team "
             "AND week BETWEEN :lo AND :hi"), {"team": team_id, "lo": first, "hi": hi}))
-    if touched.employees:
-        # A changed day can start or end the sick episode of the employee's next day.
+    if touched.employees and touched.hours is None:
+        # A changed day can start or end the sick episode of the employee's next day (with
+        # every hours row in hand, their team-weeks are all touched already).
         staging.create(connection, staging.STAGE_EMPLOYEES)
         insert_frame(connection, "stage_employees", pd.DataFrame(
             {"employee_id": list(touched.employees), "min_date": list(touched.employees.values())}))
@@ -123,42 +128,59 @@ def targets_of(connection: Connection, touched: Touched) -> set[tuple[int, int]]
     return targets
 
 
-def refresh(session: Session, touched: Touched) -> int:
+def refresh(session: Session, touched: Touched,
+            while_computing: Callable[[], Future] | None = None) -> int:
     """Recompute and store the KPIs of every team-week the import touched; returns how many
-    team-weeks have values now."""
+    team-weeks have values now. ``while_computing`` (see ``refresh_team_weeks``) is called
+    in any case."""
     connection = session.connection()
     targets = targets_of(connection, touched)
     if not targets:  # norms only: no KPI moves, but what is read beside them (capacity) does
+        if while_computing is not None:
+            while_computing().result()
         connection.execute(text("UPDATE kpi_version SET version = version + 1"))
         return 0
-    visits = touched.visits.sums() if touched.visits is not None else None
-    return refresh_team_weeks(connection, targets, visits)
+    return refresh_team_weeks(connection, targets, touched.visits, touched.hours,
+                              while_computing)
 
 
 def refresh_team_weeks(connection: Connection, targets: set[tuple[int, int]],
-                       visits: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> int:
-    """Recompute and store the KPIs of ``targets``. ``visits`` are the sums and rows of every
-    visit in the table (``VisitsInHand.sums``) when the caller has them; else they are read."""
+                       visits: VisitsInHand | None = None, hours: HoursInHand | None = None,
+                       while_computing: Callable[[], Future] | None = None) -> int:
+    """Recompute and store the KPIs of ``targets``. ``visits`` and ``hours`` are every row of
+    their tables when the caller has them in hand; else they are read.
+
+    ``while_computing`` is called once everything is read: it may hand the connection to
+    another thread (an import builds its indexes) while the KPIs are computed here in
+    memory; the future it returns is waited for before the values are written."""
     staging.create(connection, staging.STAGE_TARGETS)
     target_frame = pd.DataFrame(sorted(targets), columns=["team_id", "week"])
     insert_frame(connection, "stage_targets", target_frame)
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql" and (visits is None or hours is None):
         # Temporary tables get no statistics of their own, and a large import leaves the
         # planner's view of visits and hours stale until autovacuum runs after the commit.
         connection.execute(text("ANALYZE stage_targets, visits, hours"))
 
-    if visits is None:
-        visits = _frame(connection, _VISIT_SUMS), _frame(connection, _VISIT_ROWS)
-    visit_sums, visit_rows = visits
-    parts = target_frame
-    for part in (_frame(connection, _HOURS), visit_components(visit_sums), visit_rows,
-                 _frame(connection, _SICK_EPISODES)):
-        parts = parts.merge(part, on=["team_id", "week"], how="left")
-    parts["contracted"] = _contracted(_frame(connection, _CONTRACTED), target_frame)
-    active = (parts["hours_rows"].fillna(0) > 0) | (parts["visit_rows"].fillna(0) > 0)
-    components = parts.loc[active, ["team_id", "week", *COMPONENTS]].astype(
-        {name: float for name in COMPONENTS}).fillna(0.0)
-    values = compute(components)
+    visit_parts = (_frame(connection, _VISIT_SUMS), _frame(connection, _VISIT_ROWS)) \
+        if visits is None else None
+    hour_parts = (_frame(connection, _HOURS), _frame(connection, _SICK_EPISODES)) \
+        if hours is None else None
+    contracted = _frame(connection, _CONTRACTED)
+    pending = while_computing() if while_computing is not None else None
+    try:
+        visit_sums, visit_rows = visit_parts if visits is None else visits.sums()
+        hour_sums, sick_episodes = hour_parts if hours is None else hours.sums()
+        parts = target_frame
+        for part in (hour_sums, visit_components(visit_sums), visit_rows, sick_episodes):
+            parts = parts.merge(part, on=["team_id", "week"], how="left")
+        parts["contracted"] = _contracted(contracted, target_frame)
+        active = (parts["hours_rows"].fillna(0) > 0) | (parts["visit_rows"].fillna(0) > 0)
+        components = parts.loc[active, ["team_id", "week", *COMPONENTS]].astype(
+            {name: float for name in COMPONENTS}).fillna(0.0)
+        values = compute(components)
+    finally:
+        if pending is not None:
+            pending.result()
 
     connection.execute(text("UPDATE kpi_version SET version = version + 1"))
     connection.execute(text(

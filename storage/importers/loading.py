@@ -9,6 +9,10 @@ of which team-weeks an import touches so that exactly those KPI values are recom
 Writing runs on one worker thread, one chunk behind the reading and checking of the next chunk,
 so that the database works while Python parses: ``write`` hands a chunk over and returns, and
 ``wait`` blocks until every chunk handed over is written (and raises what writing raised).
+
+A first load into an empty table writes it without its secondary indexes and keeps its rows in
+hand (``VisitsInHand``, ``HoursInHand``): at the end the indexes are built on the worker
+thread while the KPI refresh computes from the rows in hand (``restore_indexes``).
 """
 
 from __future__ import annotations
@@ -67,12 +71,17 @@ class VisitsInHand:
         self._rows.append(pd.DataFrame({"team_id": team, "week": week}).value_counts()
                           .rename("visit_rows").reset_index())
         delivered = (frame["status"] == "delivered").to_numpy()
+        # Narrow integers: millions of visits are held until the refresh (codes and week
+        # indexes are far below 2**31, a visit's minutes too).
         self._delivered.append(pd.DataFrame({
-            "team_id": team[delivered], "week": week[delivered],
-            "citizen_ref": self._code("citizen_ref", frame["citizen_ref"][delivered]),
-            "employee_id": self._code("employee_id", frame["employee_id"][delivered]),
-            "visits": np.ones(int(delivered.sum()), dtype=np.int64),
-            "minutes": frame["minutes"].to_numpy(dtype=np.int64)[delivered],
+            "team_id": team[delivered].astype(np.int32),
+            "week": week[delivered].astype(np.int32),
+            "citizen_ref": self._code("citizen_ref", frame["citizen_ref"][delivered])
+            .astype(np.int32),
+            "employee_id": self._code("employee_id", frame["employee_id"][delivered])
+            .astype(np.int32),
+            "visits": np.ones(int(delivered.sum()), dtype=np.int8),
+            "minutes": frame["minutes"].to_numpy(dtype=np.int32)[delivered],
         }))
 
     def _code(self, name: str, values: pd.Series) -> np.ndarray:
@@ -86,14 +95,83 @@ class VisitsInHand:
         """The visit sums (``metrics.visit_components.VISIT_SUMS``), and the rows of each
         team-week (team_id, week, visit_rows); teams by their database ids."""
         ids = np.array([self._team_ids[code] for code in self._codes["team"]], dtype=np.int64)
-        sums = pd.concat([pd.DataFrame(columns=list(VISIT_SUMS), dtype=np.int64),
-                          *self._delivered], ignore_index=True)
+        sums = pd.concat(self._delivered, ignore_index=True) if self._delivered else \
+            pd.DataFrame(columns=list(VISIT_SUMS), dtype=np.int64)
         sums["team_id"] = ids[sums["team_id"].to_numpy(dtype=np.int64)]
         counts = pd.concat([pd.DataFrame(columns=["team_id", "week", "visit_rows"],
                                          dtype=np.int64), *self._rows], ignore_index=True)
         rows = counts.groupby(["team_id", "week"], as_index=False)["visit_rows"].sum()
         rows["team_id"] = ids[rows["team_id"].to_numpy(dtype=np.int64)]
         return sums, rows
+
+
+class HoursInHand:
+    """The hours an import writes into an empty table, kept while they are all the table
+    holds, so that the KPI refresh sums them in memory (and can do so while the database
+    builds the tables' indexes): per team-week the worked, temp and sick hours and the rows,
+    and the sick episodes by the contract's rule."""
+
+    def __init__(self, team_ids: dict[str, int]) -> None:
+        self._team_ids = team_ids
+        self._teams: dict[str, int] = {}
+        self._employees: dict[str, int] = {}
+        self._chunks: list[pd.DataFrame] = []
+
+    def add(self, frame: pd.DataFrame) -> None:
+        """A checked chunk of hours (columns team, date, employee_id, kind, hours)."""
+        employee = frame["employee_id"]
+        known = employee.notna().to_numpy()
+        codes = np.full(len(frame), -1, dtype=np.int64)  # -1: no employee (a temp)
+        codes[known] = _codes(self._employees, employee[known])
+        self._chunks.append(pd.DataFrame({
+            "team": _codes(self._teams, frame["team"]),
+            "week": weeks_of(frame["date"]).to_numpy(dtype=np.int64),
+            "date": frame["date"].to_numpy(dtype=np.int64),
+            "employee": codes,
+            "kind": frame["kind"].to_numpy(dtype=object),
+            "hours": frame["hours"].to_numpy(dtype=float),
+        }))
+
+    def sums(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Per team-week (teams by database id): worked, temp, sick and hours_rows; and
+        sick_episodes (only team-weeks with episodes)."""
+        columns = {"team": np.int64, "week": np.int64, "date": np.int64, "employee": np.int64,
+                   "kind": object, "hours": float}
+        rows = pd.concat([pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()}),
+                          *self._chunks], ignore_index=True)
+        ids = np.array([self._team_ids[code] for code in self._teams], dtype=np.int64)
+        rows["team_id"] = ids[rows["team"].to_numpy()] if len(ids) else rows["team"]
+        kind = rows["kind"].to_numpy()
+        hours = rows["hours"].to_numpy()
+        sums = rows[["team_id", "week"]].assign(
+            worked=np.where(kind == "worked", hours, 0.0),
+            temp=np.where(kind == "temp", hours, 0.0),
+            sick=np.where(kind == "sick", hours, 0.0), hours_rows=1,
+        ).groupby(["team_id", "week"], as_index=False).sum()
+        # A sick episode starts on a sick day (a sick row with hours > 0) whose employee's
+        # most recent earlier date with any hours row, of any kind and team, is not a sick day.
+        named = rows[rows["employee"].to_numpy() >= 0]
+        sick_row = (named["kind"].to_numpy() == "sick") & (named["hours"].to_numpy() > 0)
+        days = named[["employee", "date"]].assign(sick=sick_row).groupby(
+            ["employee", "date"], as_index=False)["sick"].max()  # sorted by employee, date
+        employee = days["employee"].to_numpy()
+        sick = days["sick"].to_numpy()
+        first_day = np.r_[True, employee[1:] != employee[:-1]]
+        before = np.r_[False, sick[:-1]]
+        starts = days.loc[sick & (first_day | ~before), ["employee", "date"]]
+        episodes = named.loc[sick_row, ["team_id", "week", "employee", "date"]] \
+            .drop_duplicates().merge(starts, on=["employee", "date"])
+        sick_episodes = episodes.groupby(["team_id", "week"], as_index=False).size() \
+            .rename(columns={"size": "sick_episodes"})
+        return sums, sick_episodes
+
+
+def _codes(known: dict, values: pd.Series) -> np.ndarray:
+    """Integer codes of ``values``, new ones added to ``known`` (value -> code)."""
+    codes, uniques = pd.factorize(values)
+    mapping = np.fromiter((known.setdefault(value, len(known)) for value in uniques),
+                          dtype=np.int64, count=len(uniques))
+    return mapping[codes]
 
 
 @dataclass
@@ -108,6 +186,8 @@ class Touched:
     # Every visit of the table when this import wrote them all (a first load); else None,
     # and the refresh reads them from the table.
     visits: VisitsInHand | None = None
+    # Likewise every hours row of the table, or None.
+    hours: HoursInHand | None = None
 
     def add_employees(self, frame: pd.DataFrame) -> None:
         """``frame`` has columns employee_id and date (ISO text)."""
@@ -138,6 +218,7 @@ class Writer:
         }
         self._files_written: dict[str, int] = {}
         self._visits = VisitsInHand(self._team_ids) if self._empty["visits"] else None
+        self._hours = HoursInHand(self._team_ids) if self._empty["hours"] else None
         self._suspended = {table: SuspendedIndexes(self.connection, Base.metadata.tables[table])
                            for table, empty in self._empty.items() if empty}
         for table in _STAGES:
@@ -155,27 +236,46 @@ class Writer:
         if pending is not None:
             pending.result()
 
+    def finish(self) -> None:
+        """Wait until every chunk is written (raising what writing raised), and hand what is in
+        hand to ``touched``."""
+        self.wait()
+        if self._visits is not None and self._files_written.get("visits"):
+            self.touched.visits = self._visits
+        if self._hours is not None and self._files_written.get("hours"):
+            self.touched.hours = self._hours
+
+    def restore_indexes(self) -> Future:
+        """Build the suspended indexes again on the writing thread; the connection is that
+        thread's until the returned future is done (``close`` waits for it too)."""
+        self.wait()
+        suspended = list(self._suspended.values())
+        self._pending = self._worker.submit(lambda: [s.restore() for s in suspended])
+        return self._pending
+
     def close(self) -> None:
-        """Finish writing (raising what writing raised) and drop the staging tables."""
+        """Finish writing and building indexes (raising what that raised) and drop the staging
+        tables."""
         try:
-            self.wait()
+            self.finish()
         finally:
             self._worker.shutdown()
         for suspended in self._suspended.values():
             suspended.restore()
-        if self._visits is not None and self._files_written.get("visits"):
-            self.touched.visits = self._visits
         for table in _STAGES:
             staging.drop(self.connection, table)
         if self._cache_size is not None:  # the connection goes back to the pool as it came
             self.connection.exec_driver_sql(f"PRAGMA cache_size={int(self._cache_size)}")
 
     def discard(self) -> None:
-        """Let the chunk in flight finish, after another error: the caller rolls back."""
+        """Let the work in flight finish, after another error (or refused rows): the caller
+        rolls back, which takes the staging tables and the dropped indexes back too."""
         pending, self._pending = self._pending, None
         self._worker.shutdown()
         if pending is not None and pending.exception() is not None:
             _log.error("writing failed too: %r", pending.exception())
+        if self._cache_size is not None:
+            self.connection.exec_driver_sql(f"PRAGMA cache_size={int(self._cache_size)}")
 
     def start_file(self, kind: str) -> None:
         self.wait()
@@ -184,6 +284,8 @@ class Writer:
             self._suspended[kind].restore()  # the next file replaces rows: look-ups need them
         if kind == "visits" and self._files_written[kind] > 1:
             self._visits = None  # it may replace visits in hand: the refresh reads the table
+        if kind == "hours" and self._files_written[kind] > 1:
+            self._hours = None
         self._pairs_done: set[tuple[int, int]] = set()
 
     def _may_replace(self, table: str) -> bool:
@@ -212,6 +314,8 @@ class Writer:
         """Hand a checked chunk to the worker; the previous chunk is written first."""
         if kind == "visits" and self._visits is not None:
             self._visits.add(frame)  # while the previous chunk is being written
+        if kind == "hours" and self._hours is not None:
+            self._hours.add(frame)
         self.wait()
         self._pending = self._worker.submit(getattr(self, f"_write_{kind}"), frame)
 

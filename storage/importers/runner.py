@@ -91,14 +91,17 @@ def run_import(session: Session, files: Sequence[tuple[pathlib.Path, str | None]
             rows = _import_file(name, kind, table, layout, writer, result, errors, report)
             done_before += table.size
             result.rows[kind] = result.rows.get(kind, 0) + rows
+        writer.finish()
+        if errors:
+            raise ImportRefused(sorted(errors, key=lambda e: (e.file, e.error)))
+        # The indexes are built while the KPIs are computed from the rows in hand.
+        result.kpi_team_weeks = refresh(session, writer.touched,
+                                        while_computing=writer.restore_indexes)
+        writer.close()
     except BaseException:
-        writer.discard()  # the chunk in flight must finish before the caller rolls back
+        writer.discard()  # the work in flight must finish before the caller rolls back
         raise
-    writer.close()
-    if errors:
-        raise ImportRefused(sorted(errors, key=lambda e: (e.file, e.error)))
     result.teams_created = writer.teams_created
-    result.kpi_team_weeks = refresh(session, writer.touched)
     return result
 
 
