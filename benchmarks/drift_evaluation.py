@@ -97,7 +97,7 @@ def simulate(n_teams: int, n_weeks: int, rng: np.random.Generator):
                   "sick_episodes": episodes.astype(float)}
         if scenario in ("step 1.0 sd", "step 1.5 sd", "ramp to 1.5 sd", "improvement"):
             metric = LEVELS[(team // len(SCENARIOS)) % len(LEVELS)]
-            sd = _sd(series[metric][:start], woy[:start])
+            sd = _sd(series[metric][:start])
             size = {"step 1.0 sd": 1.0, "step 1.5 sd": 1.5, "ramp to 1.5 sd": 1.5,
                     "improvement": -1.5}[scenario]
             shape = np.ones(n_weeks - start) if not scenario.startswith("ramp") else \
@@ -165,7 +165,7 @@ def _ar(n: int, phi: float, sd: float, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def _sd(values: np.ndarray, woy: np.ndarray) -> float:
+def _sd(values: np.ndarray) -> float:
     """The standard deviation of a series over the year before its change."""
     return float(max(np.nanstd(values[-52:]), 1e-6))
 
@@ -194,9 +194,7 @@ def _standardized(panel: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     for metric, values in panel.items():
         if metric in drift.COUNTS:
             _adj, factors = drift.seasonal_adjust(values, woy, multiplicative=True)
-            frame = pd.DataFrame(values / factors)
-            rate = frame.rolling(drift.BASELINE_WEEKS, min_periods=drift.MIN_BASELINE).mean() \
-                .shift(drift.GUARD_WEEKS).to_numpy() * factors
+            rate = _rolling(values / factors, "mean") * factors
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[metric] = (values - rate) / np.sqrt(np.maximum(rate, 0.05))
         else:
@@ -204,18 +202,15 @@ def _standardized(panel: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             with np.errstate(invalid="ignore"):
                 out[metric] = (drift.METRICS[metric] * (
                     adjusted - _rolling(adjusted, "median"))
-                    / np.maximum(_rolling_sd(adjusted), 1e-9))
+                    / np.maximum(_rolling(adjusted, "std"), 1e-9))
     return out
 
 
 def _rolling(values: np.ndarray, how: str) -> np.ndarray:
+    """The detector's usual level or spread: over the 52 weeks that end 26 weeks earlier."""
     return getattr(pd.DataFrame(values).rolling(drift.BASELINE_WEEKS,
                                                 min_periods=drift.MIN_BASELINE), how)() \
         .shift(drift.GUARD_WEEKS).to_numpy()
-
-
-def _rolling_sd(values: np.ndarray) -> np.ndarray:
-    return _rolling(values, "std")
 
 
 def run_rules(z: dict[str, np.ndarray], rules) -> dict[str, list]:

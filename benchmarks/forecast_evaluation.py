@@ -26,7 +26,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from metrics import forecast, weeks
-from metrics.drift import week_of_year
+from metrics.weeks import numbers as week_of_year
 
 FIRST = weeks.parse("2023-W01")
 HORIZON = 8

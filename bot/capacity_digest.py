@@ -9,12 +9,10 @@ import datetime as dt
 
 from bot.edge import Edge
 from bot.gateway import Gateway
-from bot.scheduler import once_per_period
+from bot.scheduler import monday_week, once_per_period
 from bot.weekly_dashboard import poster_id
-from metrics import weeks
 
 JOB = "capacity_digest"
-HOUR = 8
 
 
 class CapacityDigest:
@@ -25,11 +23,11 @@ class CapacityDigest:
         self._lease = dt.timedelta(seconds=edge.settings.post_lease_seconds)
 
     def when_due(self) -> bool:
-        now = self.edge.current()
-        if now.weekday() != 0 or now.hour < HOUR:
+        week = monday_week(self.edge.current())
+        if week is None:
             return False
-        return once_per_period(self.edge, JOB, weeks.label(weeks.week_index(now.date())),
-                               self.send, poster=self.poster, lease=self._lease)
+        return once_per_period(self.edge, JOB, week, self.send, poster=self.poster,
+                               lease=self._lease)
 
     def send(self) -> int:
         """One direct message per back office user with news; how many were sent."""

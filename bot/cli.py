@@ -248,9 +248,7 @@ def team_add(ctx, code, name, lang, timezone, post_day, post_time, morning_time,
 
     changes = TeamChanges(name=name, language=lang, timezone=timezone, add_channels=channel,
                           **_schedule(post_day, post_time, morning_time),
-                          add_roles=tuple([("coach", u) for u in coach]
-                                          + [("rapporter", u) for u in rapporter]
-                                          + [("back_office", u) for u in back_office]))
+                          add_roles=_roles(coach, rapporter, back_office))
     with _edge(ctx).sessions.begin() as session:
         created = add_team(session, code, changes)
         click.echo(_describe_team(created, _edge(ctx)))
@@ -279,12 +277,8 @@ def team_edit(ctx, code, name, lang, timezone, post_day, post_time, morning_time
         name=name, language=lang, timezone=timezone, add_channels=add_channel,
         **_schedule(post_day, post_time, morning_time),
         remove_channels=remove_channel,
-        add_roles=tuple([("coach", u) for u in add_coach]
-                        + [("rapporter", u) for u in add_rapporter]
-                        + [("back_office", u) for u in add_back_office]),
-        remove_roles=tuple([("coach", u) for u in remove_coach]
-                           + [("rapporter", u) for u in remove_rapporter]
-                           + [("back_office", u) for u in remove_back_office]))
+        add_roles=_roles(add_coach, add_rapporter, add_back_office),
+        remove_roles=_roles(remove_coach, remove_rapporter, remove_back_office))
     with _edge(ctx).sessions.begin() as session:
         changed = edit_team(session, get_team(session, code), changes)
         click.echo(_describe_team(changed, _edge(ctx)))
@@ -313,6 +307,13 @@ def team_list(ctx, as_json: bool) -> None:
                            ("back office", "back_office")) if t[key])
         click.echo(f"{t['code']:<10} {t['name']:<28} {t['language']}  {t['timezone']:<20} "
                    f"{t['posts']:<10} {channels}" + (f"  ({roles})" if roles else ""))
+
+
+def _roles(coaches, rapporters, back_office) -> tuple[tuple[str, str], ...]:
+    """(role, user) pairs from the options of each role."""
+    return tuple((role, user) for role, users in (("coach", coaches), ("rapporter", rapporters),
+                                                  ("back_office", back_office))
+                 for user in users)
 
 
 def _team_dict(team, edge: Edge) -> dict:

@@ -147,15 +147,14 @@ class CoachAlerts:
     def digests_when_due(self) -> None:
         """The weekly digest on Monday from 08:00, the usefulness summary on the first of the
         month from 08:00 (in the default time zone): each once, whatever the replicas."""
-        from bot.scheduler import once_per_period
+        from bot.scheduler import DIGEST_HOUR, monday_week, once_per_period
 
         now = self.edge.current()
-        if now.hour < 8:
+        if now.hour < DIGEST_HOUR:
             return
         due = []
-        if now.weekday() == 0:
-            due.append(("coach_digest", weeks.label(weeks.week_index(now.date())),
-                        self.weekly_digest))
+        if (week := monday_week(now)) is not None:
+            due.append(("coach_digest", week, self.weekly_digest))
         if now.day == 1:
             due.append(("alert_usefulness", f"{now:%Y-%m}", self.usefulness_summary))
         for job, period, run in due:

@@ -61,6 +61,19 @@ class Scheduler:
             log.exception("the scheduled job %s failed; it runs again at the next tick", job.name)
 
 
+DIGEST_HOUR = 8  # digests and summaries go out from 08:00 in the default time zone
+
+
+def monday_week(now: dt.datetime) -> str | None:
+    """The week's label from Monday ``DIGEST_HOUR`` on (the period of a weekly digest);
+    None on other days and earlier."""
+    from metrics import weeks
+
+    if now.weekday() != 0 or now.hour < DIGEST_HOUR:
+        return None
+    return weeks.label(weeks.week_index(now.date()))
+
+
 def once_per_period(edge: Edge, job: str, period: str, run: Callable[[], object], *,
                     poster: str, lease: dt.timedelta) -> bool:
     """Run ``run`` for ``period`` (a week's label, a month) once, whatever the replicas: the

@@ -167,6 +167,11 @@ def group_name(profession: str, tr: Translator) -> str:
     return tr(PROFESSION_NAMES.get(profession, profession))
 
 
+def short_name(profession: str, tr: Translator) -> str:
+    """The group's name in a table row or a list ("SSA")."""
+    return tr(SHORT_NAMES.get(profession, profession))
+
+
 def _hours(value: float, tr: Translator) -> str:
     return tr("{hours} h").format(hours=tr.decimal(value, 0))
 
@@ -203,7 +208,7 @@ def gap_words(group, tr: Translator) -> str:
 def team_reply(team: Team, share: bool, ctx: Context) -> Reply:
     import numpy as np
 
-    from metrics.capacity import FTE_HOURS, TARGET_PRODUCTIVITY
+    from metrics.capacity import TARGET_PRODUCTIVITY
 
     tr = ctx.tr
     made = team_plan(team, ctx)
@@ -241,8 +246,7 @@ def team_reply(team: Team, share: bool, ctx: Context) -> Reply:
     summary = (tr("In all, the team is short {fte} FTE ({hours}) a week on average.")
                if total < 0 else
                tr("In all, the team has {fte} FTE ({hours}) a week to spare on average."))
-    lines = [heading, summary.format(fte=tr.decimal(abs(total) / FTE_HOURS, 1),
-                                     hours=_hours(abs(total), tr)),
+    lines = [heading, summary.format(fte=_fte(abs(total), tr), hours=_hours(abs(total), tr)),
              tr("Available: contracted hours minus the absence expected from the team's own "
                 "last 13 weeks and last year's vacation. Needed: the forecast of client hours "
                 "at {target} productivity.").format(target=tr.percent(TARGET_PRODUCTIVITY, 1))]
@@ -260,7 +264,7 @@ def _team_chart(team: Team, made, visiting, ctx: Context) -> Chart:
     title = tr("Capacity of team {team}").format(team=team.code)
     figure = team_figure(
         weeks_shown, visiting[0].coming, panels, heading=title,
-        week_label=lambda w: tr("wk {week}").format(week=weeks.label(w).split("-W")[1]),
+        week_label=lambda w: tr("wk {week}").format(week=_week_number(w)),
         format_hours=lambda v: tr.decimal(v, 0),
         legend=(tr("needed"), tr("80 % interval"), tr("available"), tr("norm"),
                 tr("forecast")))
@@ -313,6 +317,8 @@ def overview(ctx: Context) -> Reply:
 
 def advice_lines(seen: Overview, tr: Translator) -> list[str]:
     """Sharing, recruiting and temp rule breaches, in plain words."""
+    from metrics.capacity import RECRUIT_WEEKS
+
     lines = []
     if seen.suggestions:
         lines.append("*" + tr("Could be shared") + "*")
@@ -320,17 +326,15 @@ def advice_lines(seen: Overview, tr: Translator) -> list[str]:
             lines.append("• " + tr("{giver} has {fte} FTE {group} to spare while {taker} is short, "
                                    "{first} to {last}").format(
                 giver=s.giver, taker=s.taker, fte=tr.decimal(s.fte, 1),
-                group=tr(SHORT_NAMES.get(s.profession, s.profession)),
+                group=short_name(s.profession, tr),
                 first=tr.week(weeks.label(s.first_week)), last=tr.week(weeks.label(s.last_week))))
-    from metrics.capacity import RECRUIT_WEEKS
-
     recruit = [r for r in seen.shortages if r.recruit]
     if recruit:
         lines.append("*" + tr("Consider recruiting") + "*")
         for r in recruit:
             lines.append("• " + tr("{team} {group}: short {fte} FTE to the end of the forecast, "
                                    "and it does not close").format(
-                team=r.team, group=tr(SHORT_NAMES.get(r.profession, r.profession)),
+                team=r.team, group=short_name(r.profession, tr),
                 fte=tr.decimal(float(-r.gap_fte[-RECRUIT_WEEKS:].mean()), 1)))
     if seen.breaches:
         lines.append("*" + tr("Temp rules broken") + "*")
@@ -342,12 +346,22 @@ def advice_lines(seen: Overview, tr: Translator) -> list[str]:
     return lines
 
 
+def _row_name(row, tr: Translator) -> str:
+    """A shortage's row in the table and the heat map: "HAD-C SSA"."""
+    return f"{row.team} {short_name(row.profession, tr)}"
+
+
+def _week_number(week: int) -> str:
+    """The week's number alone, "07", for crowded axes and columns."""
+    return weeks.label(int(week)).split("-W")[1]
+
+
 def _table(seen: Overview, tr: Translator) -> str:
     rows = seen.shortages[:TABLE_ROWS]
     coming = rows[0].weeks
-    names = [f"{r.team} {tr(SHORT_NAMES.get(r.profession, r.profession))}" for r in rows]
+    names = [_row_name(r, tr) for r in rows]
     width = max(len(n) for n in names)
-    header = " " * width + "".join(f"{weeks.label(int(w)).split('-W')[1]:>6}" for w in coming)
+    header = " " * width + "".join(f"{_week_number(w):>6}" for w in coming)
     body = [name.ljust(width) + "".join(f"{_fte_cell(v, tr):>6}" for v in r.gap_fte)
             for name, r in zip(names, rows, strict=True)]
     more = len(seen.shortages) - len(rows)
@@ -371,10 +385,8 @@ def _heat_map(seen: Overview, ctx: Context) -> Chart:
     rows = seen.shortages[:TABLE_ROWS]
     title = tr("Gap per team and group, FTE")
     figure = gap_heat_map(
-        rows[0].weeks, [f"{r.team} {tr(SHORT_NAMES.get(r.profession, r.profession))}"
-                        for r in rows],
-        np.array([r.gap_fte for r in rows]), heading=title,
-        week_label=lambda w: weeks.label(w).split("-W")[1],
+        rows[0].weeks, [_row_name(r, tr) for r in rows],
+        np.array([r.gap_fte for r in rows]), heading=title, week_label=_week_number,
         format_fte=lambda v: _fte_cell(v, tr), legend=(tr("short"), tr("to spare")))
     return Chart(ctx.draw(figure), f"teampuls-capacity-{weeks.label(seen.last_week)}.png", title)
 
@@ -447,7 +459,7 @@ def digest_reply(teams: list[Team], ctx: Context) -> Reply | None:
         lines.append("*" + tr("Shortages coming") + "*")
         for r in short[:DIGEST_SHORTAGES]:
             lines.append("• " + tr("{team} {group}: short from {week}, up to {fte} FTE").format(
-                team=r.team, group=tr(SHORT_NAMES.get(r.profession, r.profession)),
+                team=r.team, group=short_name(r.profession, tr),
                 week=tr.week(weeks.label(r.first_short)), fte=tr.decimal(-r.worst_fte, 1)))
         if len(short) > DIGEST_SHORTAGES:
             lines.append(tr("… and {n} more with smaller gaps.").format(

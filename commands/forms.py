@@ -8,7 +8,7 @@ import datetime as dt
 
 from commands.context import Context
 from commands.goal import goal_form, refusals, team_today
-from commands.i18n import N_
+from commands.i18n import N_, Translator
 from commands.mrkdwn import escape
 from commands.reply import Reply, UsageError
 from storage.models import Team
@@ -122,7 +122,7 @@ def _alert_answer(action: str, message_id: int, ctx: Context) -> Reply:
             raise UsageError(N_("Team {team} has no channel to leave the note in."),
                              team=team.code)
         channel = team.channels[0].channel_id
-        team_tr = type(tr)(team.language) if team.language else tr
+        team_tr = Translator(team.language) if team.language else tr
         return Reply(tr("Thank you: a note for the team is in <#{channel}>.").format(
             channel=channel), channel_notes=((channel, discuss_note(
                 alert, team, ctx.request.user_id, team_tr)),))

@@ -257,7 +257,7 @@ def plan(team: str, records: TeamRecords, last_week: int, *, horizon: int = HORI
          forecaster: Forecaster | None = None) -> TeamPlan:
     """The team's capacity per group over the ``past`` weeks to ``last_week`` and the
     ``horizon`` weeks after it. The forecast uses all of ``records``' history."""
-    forecaster = forecaster or (lambda v, w, h: forecasting.forecast(v, w, h))
+    forecaster = forecaster or forecasting.forecast
     data_weeks = pd.concat([records.hours["week"], records.visits["week"]])
     first = int(min(data_weeks.min(), last_week - past + 1)) if len(data_weeks) else \
         last_week - past + 1

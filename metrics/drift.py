@@ -35,7 +35,6 @@ Pure functions of arrays and frames; no I/O.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -88,15 +87,7 @@ class Alert:
 
 # -- seasonal profiles ------------------------------------------------------------------------
 
-def week_of_year(week_indexes: np.ndarray) -> np.ndarray:
-    """ISO week numbers (1-53) of week indexes."""
-    return np.fromiter((_week_number(int(w)) for w in week_indexes), dtype=np.int64,
-                       count=len(week_indexes))
-
-
-@functools.lru_cache(maxsize=8192)
-def _week_number(week_index: int) -> int:
-    return iso_weeks.monday(week_index).isocalendar()[1]
+week_of_year = iso_weeks.numbers  # ISO week numbers (1-53) of week indexes
 
 
 def _smooth_circular(profile: np.ndarray, width: int = 5) -> np.ndarray:

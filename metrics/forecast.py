@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from metrics.drift import week_of_year
+from metrics.weeks import numbers as week_of_year
 
 DAMPING = 0.9
 ALPHAS = (0.1, 0.2, 0.35, 0.5)

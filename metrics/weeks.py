@@ -7,6 +7,7 @@ so ``index - 1`` is always the previous week, across year ends and 53-week years
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 _WEEK_RE = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
@@ -39,6 +40,19 @@ def label(index: int) -> str:
     """``2026-W47`` for the week with this index."""
     year, week, _ = monday(index).isocalendar()
     return f"{year}-W{week:02d}"
+
+
+@functools.lru_cache(maxsize=8192)
+def number(index: int) -> int:
+    """The ISO week number (1-53) of the week with this index."""
+    return monday(index).isocalendar()[1]
+
+
+def numbers(indexes):
+    """ISO week numbers of an array of week indexes, as a numpy array."""
+    import numpy as np  # numpy only where arrays are asked for: the CLI starts fast
+
+    return np.fromiter((number(int(w)) for w in indexes), dtype=np.int64, count=len(indexes))
 
 
 def parse(text: str) -> int:

@@ -144,6 +144,7 @@ def test_weekly_digest_and_monthly_summary_go_out_once(edge, kpis, standin):
 
 def test_the_chart_draws(edge, kpis, standin):
     from commands.coach_alert import alert_reply
+    from commands.dispatch import draw_here
     from commands.i18n import Translator
     from storage.models import Team
 
@@ -153,12 +154,7 @@ def test_the_chart_draws(edge, kpis, standin):
         team = session.get(Team, alert.team_id)
         values = {w: v for w, v in session.execute(select(KpiValue.week, KpiValue.value).where(
             KpiValue.team_id == team.id))}
-        reply = alert_reply(alert, team, 1, values, Translator("da"), _png)
+        reply = alert_reply(alert, team, 1, values, Translator("da"), draw_here)
     assert reply.chart.png.startswith(b"\x89PNG") and "Sygefravær" in reply.text
     assert json.dumps(reply.items[0].buttons[1].action) == '"drift_discuss"'
 
-
-def _png(figure) -> bytes:
-    from charts.render import to_png
-
-    return to_png(figure)

@@ -85,11 +85,7 @@ class VisitsInHand:
         }))
 
     def _code(self, name: str, values: pd.Series) -> np.ndarray:
-        codes, uniques = pd.factorize(values)
-        known = self._codes[name]
-        mapping = np.fromiter((known.setdefault(value, len(known)) for value in uniques),
-                              dtype=np.int64, count=len(uniques))
-        return mapping[codes]
+        return _codes(self._codes[name], values)
 
     def sums(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The visit sums (``metrics.visit_components.VISIT_SUMS``), and the rows of each
