@@ -14,7 +14,7 @@ Small teams make weekly KPIs noisy, skewed, autocorrelated and seasonal. The det
    CUSUM with reference 0.75 (tuned to changes of 1-1.5 standard deviations).
    Temp share is first taken less what the same week's sick leave explains (the panel's
    slope): temps cover sickness, which is watched by itself.
-3. Counts (sick_episodes): a Poisson CUSUM tuned to a doubling of the team's usual rate (its
+3. Counts (sick_episodes): a Poisson CUSUM tuned to a rise by 70 % of the team's usual rate (its
    mean of the same 52 weeks, shrunk towards all teams' rate where its history is short; a
    week counts at most 1.5 Poisson deviations above it) — new sick episodes show rising
    sickness weeks before the sick-leave percentage does.
@@ -56,7 +56,10 @@ QUIET_WEEKS = 8
 REFERENCE = 0.75  # the level CUSUM's reference value, in standard deviations
 CLIP = 2.0
 COUNT_CLIP = 1.5  # Poisson deviations a week of counts may add at most
-RATE_RATIO = 2.0  # the count CUSUM looks for this multiple of the usual rate
+# The count CUSUM looks for this multiple of the usual rate. With the cap above, tuning it to a
+# rise a little smaller than a doubling catches doublings sooner at the same false-alarm budget
+# (benchmarks/drift_evaluation.py: 87 % against 84-85 % in 26 weeks, 4,000 teams, two seeds).
+RATE_RATIO = 1.7
 RATE_PRIOR_WEEKS = 10.0  # weight of all teams' rate in a team's usual rate
 BACK_AT_USUAL = 0.5  # standard deviations: the mean of the last 4 weeks back within this
 BLOCK_WEEKS = 26  # resampled blocks keep half a year of a team's weeks together
@@ -279,7 +282,7 @@ def detect_levels(values: np.ndarray, worse: int, threshold_of_phi) -> tuple[lis
 
 def detect_counts(counts: np.ndarray, factors: np.ndarray, threshold_of_rate) -> tuple[
         list[Crossing], dict]:
-    """Poisson CUSUM for a doubling of each column's usual rate (``factors``: the seasonal
+    """Poisson CUSUM for a rise of each column's usual rate (``factors``: the seasonal
     rate factor per row and column)."""
     adjusted = counts / factors
     frame = pd.DataFrame(adjusted)
