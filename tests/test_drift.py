@@ -71,6 +71,16 @@ def test_a_doubled_rate_of_sick_episodes_is_caught():
     assert caught and caught[0].week < FIRST + 90 + 26
 
 
+def test_one_off_bursts_of_sick_episodes_are_left_out_but_a_lasting_rise_counts():
+    counts = np.ones((80, 3))  # one new episode a week, every week
+    counts[60, 1] = counts[62, 1] = 9.0  # two weeks with a flu going through team 1
+    counts[60:64, 2] = 3.0  # four weeks of three
+    crossings, _info = drift.detect_counts(counts, np.ones_like(counts),
+                                           lambda expected: np.full(expected.shape, 1.5))
+    assert [(c.column, c.row) for c in crossings] == [(2, 61)]
+    # (counted, capped at 3 each, the two bursts would have added up to an alert at row 62)
+
+
 def test_drift_scan_writes_the_contracts_alerts(cli, tmp_path):
     rng = np.random.default_rng(4)
     values = 0.05 + rng.normal(0, 0.008, size=(120, 5))
