@@ -301,12 +301,11 @@ def detect_counts(counts: np.ndarray, factors: np.ndarray, threshold_of_rate) ->
     increments = capped * math.log(RATE_RATIO) - expected * (RATE_RATIO - 1)
     # A one-off burst (a flu going through the team in a week) is no change of the usual rate:
     # the week is left out, as a week without a value is.
-    with np.errstate(invalid="ignore"):
-        burst = (counts >= expected + BURST * deviation) & (counts >= BURST_MIN)
+    burst = (counts >= expected + BURST * deviation) & (counts >= BURST_MIN)
     increments[burst | ~np.isfinite(rate)] = np.nan
     thresholds = threshold_of_rate(np.nan_to_num(expected, nan=pooled))
     with np.errstate(invalid="ignore", divide="ignore"):
-        z = (counts - expected) / np.sqrt(expected)
+        z = (counts - expected) / deviation
     crossings = cusum(increments, thresholds, back_at_usual(z))
     return crossings, {"rate": rate, "expected": expected}
 
