@@ -244,12 +244,12 @@ def wsgi_app(app: App, signing_secret: str, *, clock: Callable[[], float] = time
             raise Refused(401, "no signature or timestamp")
         if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
             raise Refused(400, "the timestamp is not a whole number of seconds")
-        if not verifier.is_valid(body, timestamp, signature):
-            raise Refused(401, "a wrong signature or a stale timestamp")
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise Refused(400, "the body is not UTF-8") from None
+        if not verifier.is_valid(text, timestamp, signature):
+            raise Refused(401, "a wrong signature or a stale timestamp")
         reason = malformed(environ.get("CONTENT_TYPE", ""), text)
         if reason is not None:
             raise Refused(400, reason)
@@ -300,8 +300,7 @@ def http_server(app: App, settings: Settings, host: str, port: int, **options):
 
     return waitress.create_server(
         wsgi_app(app, settings.slack_signing_secret, **options), host=host, port=port,
-        threads=HTTP_THREADS, ident="teampuls", max_request_body_size=MAX_BODY_BYTES,
-        _quiet=True)
+        threads=HTTP_THREADS, ident="teampuls", max_request_body_size=MAX_BODY_BYTES)
 
 
 def serve_http(app: App, settings: Settings, host: str, port: int) -> None:
