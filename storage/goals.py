@@ -176,7 +176,7 @@ def open_goals(session: Session, user: str, team_id: int, now: dt.datetime,
     _check(session, user, team_id)
     query = select(Goal).where(Goal.team_id == team_id, Goal.state == "open")
     if citizen_ref:
-        query = query.where(Goal.citizen_ref == citizen_ref)
+        query = query.where(Goal.citizen_ref == clean_ref(citizen_ref))
     goals = list(session.scalars(query.order_by(Goal.citizen_ref, Goal.id)))
     audit(session, now, user, "read", "goal_list", None, team_id)
     return goals

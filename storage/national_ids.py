@@ -26,94 +26,40 @@ One rule, two ways to run it: ``find_national_id`` checks one text, ``national_i
 pandas column of millions of values. Both first apply ``prefilter()``, a regular expression that
 pandas runs vectorised (with RE2 on Arrow strings) and that every value holding a national id
 matches; only the few values it lets through are looked at closely. The pre-filter's character
-classes are derived from the same folding table as the close look, so both ways agree.
+classes are derived from the same folding (``storage.folding``) as the close look.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from storage.folding import char_class, fold, variants
 
 if TYPE_CHECKING:
     import pandas as pd
 
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-DASHES = "\u2212"  # the minus sign; dash punctuation (category Pd) is added below
 SEPARATORS = "./"  # between the parts, besides a dash or spaces
-
-
-# Where the characters that matter here live: the Basic Multilingual Plane, and beyond it the
-# format characters (tags, musical and Egyptian format controls) and the digits that NFKC turns
-# into 0-9 (mathematical and segmented digits).
-_PLANES = (range(0x10000), range(0x110BD, 0x110CE), range(0x13430, 0x13440),
-           range(0x1BCA0, 0x1BCA4), range(0x1D173, 0x1D17B), range(0x1D7CE, 0x1D800),
-           range(0x1FBF0, 0x1FBFA), range(0xE0000, 0xE0080))
-
-
-def _code_points():
-    for plane in _PLANES:
-        for code in plane:
-            if not 0xD800 <= code <= 0xDFFF:
-                yield code
-
-
-@functools.cache
-def _folding_table() -> dict[int, str | None]:
-    """After NFKC: format characters go, spaces become " " and dashes "-"."""
-    table: dict[int, str | None] = {ord("\t"): " "}
-    for code in _code_points():
-        category = unicodedata.category(chr(code))
-        if category == "Cf":
-            table[code] = None
-        elif category == "Zs":
-            table[code] = " "
-        elif category == "Pd":
-            table[code] = "-"
-    for dash in DASHES:
-        table[ord(dash)] = "-"
-    return table
-
-
-def fold(text: str) -> str:
-    """``text`` as a person reads it: NFKC, without invisible characters, every space variant a
-    space and every dash a hyphen-minus. Used to compare citizen references too."""
-    return unicodedata.normalize("NFKC", text).translate(_folding_table())
-
-
-def _class(chars: set[str]) -> str:
-    escaped = "".join("\\" + c if c in "\\]^-[" else c for c in sorted(chars))
-    return f"[{escaped}]"
 
 
 @functools.cache
 def prefilter() -> str:
     """Every character that folds to a digit, or to nothing, a space, a dash or a separator."""
-    digits: dict[str, set[str]] = {d: set() for d in "0123456789"}
-    noise: set[str] = set()
-    for code in _code_points():
-        char = chr(code)
-        folded = fold(char)
-        if folded in digits:
-            digits[folded].add(char)
-        elif folded in ("", " ", "-") or folded in SEPARATORS:
-            noise.add(char)
-    noise.discard("\n")  # never: lines are not joined
-    noise.discard("\r")
+    table = variants()
+    noise = set().union(*(table.get(c, ()) for c in ("", " ", "-", *SEPARATORS)))
 
     def of(first: str) -> str:
-        return _class(set().union(*(digits[d] for d in first)))
+        return char_class(set().union(*(table[d] for d in first)))
 
-    gap = _class(noise) + "*"
+    gap = char_class(noise) + "*"
     digit = of("0123456789")
     # Day (0-3, or 4-7 for a D-number), month (0-1), then eight more digits.
     return (f"{of('01234567')}{gap}{digit}{gap}{of('01')}{gap}{digit}"
             f"(?:{gap}{digit}){{6}}")
-
-
 
 
 @functools.cache
