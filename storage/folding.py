@@ -51,6 +51,8 @@ def _folding_table() -> dict[int, str | None]:
 def fold(text: str) -> str:
     """``text`` in NFKC, without invisible characters, every space variant a space and every
     dash a hyphen-minus."""
+    if text.isascii():  # NFKC leaves ASCII alone, and the table only touches tabs in it
+        return text.replace("\t", " ")
     return unicodedata.normalize("NFKC", text).translate(_folding_table())
 
 

@@ -120,9 +120,9 @@ def national_id_mask(values: pd.Series, where: np.ndarray | None = None) -> np.n
         return mask
     subset = values.iloc[positions] if len(positions) < len(values) else values
     shaped = subset.str.contains(prefilter(), regex=True).to_numpy(dtype=bool, na_value=False)
+    suspects = positions[shaped]
     seen: dict[str, bool] = {}
-    for i in positions[shaped]:
-        value = values.iat[i]
+    for i, value in zip(suspects, values.iloc[suspects].tolist(), strict=True):
         if value not in seen:
             seen[value] = _close_look(value) is not None
         mask[i] = seen[value]
