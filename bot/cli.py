@@ -491,7 +491,10 @@ def citizen() -> None:
 @click.pass_context
 def citizen_export(ctx, ref: str, out_file: str | None) -> None:
     """Write everything teampuls holds about the citizen REF as JSON: goals with their
-    history, follow-ups and visits."""
+    history, follow-ups and visits (under REF and any look-alike of it that differs only by
+    invisible characters, the kind of dash or space, or fullwidth forms), and the texts of
+    other citizens' goals and follow-ups that mention REF (review those before handing the
+    export over: they are about someone else too)."""
     from storage import goals
 
     edge = _edge(ctx)
@@ -501,8 +504,9 @@ def citizen_export(ctx, ref: str, out_file: str | None) -> None:
     text = json.dumps(data, ensure_ascii=False, indent=2)
     if out_file:
         pathlib.Path(out_file).write_text(text + "\n", encoding="utf-8")
-        click.echo(f"Wrote {len(data['goals'])} goals, {len(data['follow_ups'])} follow-ups and "
-                   f"{len(data['visits'])} visits of {ref} to {out_file}.")
+        click.echo(f"Wrote {len(data['goals'])} goals, {len(data['follow_ups'])} follow-ups, "
+                   f"{len(data['visits'])} visits of {ref} and {len(data['mentions'])} mentions "
+                   f"in other texts to {out_file}.")
     else:
         click.echo(text)
 
@@ -513,7 +517,9 @@ def citizen_export(ctx, ref: str, out_file: str | None) -> None:
 @click.pass_context
 def citizen_erase(ctx, ref: str, yes: bool) -> None:
     """Delete everything about the citizen REF: goals, their history, follow-ups and visits
-    (the KPIs of the weeks concerned are recomputed)."""
+    (the KPIs of the weeks concerned are recomputed), under REF and any look-alike of it; in
+    other citizens' goals and follow-ups (and their history) each mention of REF is replaced
+    by [erased]."""
     from storage import goals
     from storage.kpi_refresh import refresh_team_weeks
 
