@@ -110,8 +110,8 @@ def import_(ctx: click.Context, args: tuple[str, ...]) -> None:
             result = run_import(session, [(p, kind) for p in paths],
                                 max_bytes=edge.settings.import_max_bytes, progress=progress)
     except ImportRefused as refused:
-        for error in refused.errors:
-            click.echo(str(error), err=True)
+        for line in refused.lines():
+            click.echo(line, err=True)
         raise UserError(str(refused)) from None
     click.echo(_import_summary(result, len(paths)))
 
@@ -137,6 +137,10 @@ def _progress(total: int):
 def _import_summary(result, files: int) -> str:
     from metrics import weeks
 
+    if result.unchanged:
+        return (f"Nothing changed: {'these files were' if files != 1 else 'this file was'} "
+                "imported last, with the same content, and no data has changed since "
+                "(nothing written, the KPIs left as they are).")
     counts = ", ".join(f"{n:,} {kind} rows" for kind, n in result.rows.items())
     lines = [f"Imported {counts} from {files} file{'s' if files != 1 else ''}."]
     if result.teams:

@@ -18,6 +18,7 @@ import io
 import pathlib
 import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,7 @@ class Table:
     size: int  # bytes, for progress
     position: Callable[[], int]  # bytes read so far
     digest: str  # SHA-256 of the file's bytes (hex)
+    close: Callable[[], None] = lambda: None  # for a table whose chunks are not read
 
 
 def open_table(path: pathlib.Path, max_bytes: int) -> Table:
@@ -105,8 +107,7 @@ def _scan(path: pathlib.Path) -> _Scanned:
     (a stray byte of another encoding, or a file cut off inside a letter) is refused: no single
     encoding reads it as written.
     """
-    digest = hashlib.sha256()
-    with path.open("rb") as raw:
+    with _Digest() as digest, path.open("rb") as raw:
         start = raw.read(4)
         raw.seek(0)
         if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -157,28 +158,43 @@ def _scan(path: pathlib.Path) -> _Scanned:
 _CP1252_UNDEFINED = b"\x81\x8d\x8f\x90\x9d"
 
 
+def _utf8_letter(data: bytes) -> bool:
+    """Whether ``data`` holds a valid UTF-8 sequence of two or more bytes. Candidates (a byte
+    that may lead a sequence, before a continuation byte) are found with numpy, then decoded."""
+    values = np.frombuffer(data, dtype=np.uint8)
+    leads = np.flatnonzero(values[:-1] >= 0xC2)
+    for at in leads[(values[leads + 1] & 0xC0) == 0x80].tolist():
+        length = 2 if data[at] < 0xE0 else 3 if data[at] < 0xF0 else 4
+        try:
+            data[at:at + length].decode("utf-8")
+            return True
+        except UnicodeDecodeError:
+            continue
+    return False
+
+
 class _Cp1252Check:
     """The rest of a file whose first byte that is not UTF-8 came before any UTF-8 letter:
-    Windows-1252 if no valid UTF-8 sequence of two or more bytes follows (a sequence makes a
-    character of two or more bytes: fewer characters than bytes) and no undefined byte."""
+    Windows-1252 if no valid UTF-8 sequence of two or more bytes follows and no byte that
+    Windows-1252 leaves undefined."""
 
     def __init__(self, first_offset: int, first_byte: int):
         self.first = (first_offset, first_byte)
         self.undefined: tuple[int, int] | None = None
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
-        self._bytes = self._chars = 0
+        self.letters = False
+        self._tail = b""  # the last bytes fed: a sequence may span two blocks
 
     def feed(self, data: bytes, offset: int) -> None:
-        self._bytes += len(data)
-        self._chars += len(self._decoder.decode(data))
+        if not self.letters:
+            self.letters = _utf8_letter(self._tail + data)
+            self._tail = data[-3:]
         if self.undefined is None:
             found = [i for i in map(data.find, _CP1252_UNDEFINED) if i >= 0]
             if found:
                 self.undefined = (offset + min(found), data[min(found)])
 
     def finish(self, path: pathlib.Path) -> None:
-        self._chars += len(self._decoder.decode(b"", final=True))
-        if self._chars < self._bytes:  # UTF-8 letters after a byte that is not UTF-8
+        if self.letters:  # UTF-8 letters after a byte that is not UTF-8
             raise _not_utf8(path, *self.first, bom=False)
         if self.undefined is not None:
             at, byte = self.undefined
@@ -283,7 +299,7 @@ def _open_csv(path: pathlib.Path, size: int) -> Table:
         fast_counter = _CountingReader(path.open("rb"))
         return Table(path, header, separator != ",",
                      _fast_chunks(fast_counter, encoding, separator, header_line_no, width),
-                     size, lambda: fast_counter.count, scanned.digest)
+                     size, lambda: fast_counter.count, scanned.digest, fast_counter.close)
 
     def chunks() -> Iterator[Chunk]:
         try:
@@ -316,7 +332,7 @@ def _open_csv(path: pathlib.Path, size: int) -> Table:
             counter.close()
 
     return Table(path, header, separator != ",", chunks(), size, lambda: counter.count,
-                 scanned.digest)
+                 scanned.digest, counter.close)
 
 
 def _fast_chunks(counter: _CountingReader, encoding: str, separator: str, header_line: int,
@@ -496,12 +512,41 @@ def _open_xlsx(path: pathlib.Path, size: int) -> Table:
     # Progress of an XLSX file is only known in rows; scale by the sheet's declared size.
     total_rows = max(declared_rows, 1)
     return Table(path, header, True, chunks(), size,
-                 lambda: min(size, size * progress["rows"] // total_rows), _file_digest(path))
+                 lambda: min(size, size * progress["rows"] // total_rows), _file_digest(path),
+                 workbook.close)
 
 
 def _file_digest(path: pathlib.Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as raw:
+    with _Digest() as digest, path.open("rb") as raw:
         while block := raw.read(_BLOCK):
             digest.update(block)
-    return digest.hexdigest()
+        return digest.hexdigest()
+
+
+class _Digest:
+    """SHA-256 of blocks, taken on a thread of its own (hashlib lets go of Python's lock) while
+    the scan looks at the next block: one block at a time is in flight."""
+
+    def __init__(self):
+        self._hash = hashlib.sha256()
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="teampuls-digest")
+        self._pending: Future | None = None
+
+    def update(self, block: bytes) -> None:
+        self._wait()
+        self._pending = self._worker.submit(self._hash.update, block)
+
+    def hexdigest(self) -> str:
+        self._wait()
+        return self._hash.hexdigest()
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> _Digest:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._worker.shutdown(wait=True)
