@@ -459,6 +459,7 @@ def forecast_command(series_file: str, horizon: int, out_file: str) -> None:
     import pandas as pd
 
     from metrics import forecast, weeks
+    from storage.csv_output import write_csv
     from storage.series_files import read_series
 
     series = read_series(pathlib.Path(series_file), ("team", "profession", "week", "hours"))
@@ -475,8 +476,8 @@ def forecast_command(series_file: str, horizon: int, out_file: str) -> None:
                   "forecast": m, "lower": lo, "upper": hi}
                  for w, m, lo, hi in zip(made.weeks, made.mean, made.lower, made.upper,
                                          strict=True)]
-    pd.DataFrame(rows, columns=["team", "profession", "week", "forecast", "lower", "upper"]) \
-        .to_csv(out_file, index=False, float_format="%.3f")
+    write_csv(pd.DataFrame(rows, columns=["team", "profession", "week", "forecast", "lower",
+                                          "upper"]), out_file, float_format="%.3f")
     click.echo(f"Forecast {horizon} weeks of {series.groupby(['team', 'profession']).ngroups} "
                f"series; written to {out_file}.")
 

@@ -12,6 +12,7 @@ import pathlib
 import pandas as pd
 
 from metrics import weeks
+from storage.csv_output import write_csv
 from storage.errors import SeriesFileError
 
 MAX_ERRORS = 50
@@ -72,4 +73,4 @@ def read_series(path: pathlib.Path, columns: tuple[str, ...] = ("team", "metric"
 
 
 def write_alerts(frame: pd.DataFrame, path: pathlib.Path) -> None:
-    frame.to_csv(path, index=False, float_format="%.6g")
+    write_csv(frame, path, float_format="%.6g")
