@@ -158,6 +158,23 @@ def test_a_stray_byte_after_a_utf8_bom_is_named(cli, edge, tmp_path):
     assert count(edge, Staff) == 0
 
 
+def test_the_encoding_rules_hold_across_the_scans_blocks(tmp_path):
+    from storage.importers import reading
+
+    path = tmp_path / "x.csv"
+    block = reading._BLOCK
+    # A Windows-1252 'Ø' (a byte that may lead a UTF-8 sequence) ends a block: not a letter.
+    path.write_bytes(b"a" * (block - 1) + b"\xd8b\nc\xe6d\n")
+    assert reading._scan(path).encoding == "cp1252"
+    # A UTF-8 letter split over two blocks.
+    path.write_bytes(b"a" * (block - 1) + "Ø".encode() + b"b\n")
+    assert reading._scan(path).encoding == "utf-8"
+    # A CR LF split over two blocks is one line break.
+    path.write_bytes(b"h\n" + b"a" * (block - 3) + b"\r\n" + "Æ".encode() + b"x\xf8\n")
+    with pytest.raises(reading.UnreadableFile, match=f"^line 3, byte {block + 5:,}: 0xF8"):
+        reading._scan(path)
+
+
 # -- empty files and re-imports ---------------------------------------------------------------
 
 @pytest.mark.parametrize("body", ["", "\n\n", ",,,,,\n"])

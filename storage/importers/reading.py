@@ -131,7 +131,9 @@ def _scan(path: pathlib.Path) -> _Scanned:
                 pending = len(decoder.getstate()[0])
                 try:
                     decoder.decode(block)
-                    letters = letters or not block.isascii()
+                    # (a sequence left open at the block's end is not a letter yet)
+                    letters = letters or not block[:len(block) - len(decoder.getstate()[0])] \
+                        .isascii()
                 except UnicodeDecodeError as error:
                     at = offset - pending + error.start
                     if bom or letters or not error.object[:error.start].isascii():
@@ -204,7 +206,7 @@ class _Cp1252Check:
 
 def _not_utf8(path: pathlib.Path, at: int, byte: int, bom: bool) -> UnreadableFile:
     why = ("the file starts with a UTF-8 byte order mark" if bom else
-           "while other letters of the file are: it mixes encodings")
+           "but the file's other letters are: it mixes encodings")
     return _refused(path, at, f"0x{byte:02X} is not UTF-8, {why} (save it again as UTF-8)")
 
 
