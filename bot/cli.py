@@ -687,17 +687,22 @@ def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, s
     url = f"sqlite:///{target}"
     demo_edge = dataclasses.replace(edge, settings=dataclasses.replace(
         edge.settings, database_url=url))
-    from storage.importers.runner import run_import
+    from storage.importers.runner import ImportRefused, run_import
     from storage.teams import TeamChanges, add_team
 
     codes = team_codes(teams)
     with tempfile.TemporaryDirectory() as folder:
         paths = exports.write(pathlib.Path(folder))
-        with demo_edge.sessions.begin() as session:
-            for code, name in codes:
-                add_team(session, code, TeamChanges(name=name))
-            result = run_import(session, [(p, None) for p in paths],
-                                max_bytes=edge.settings.import_max_bytes)
+        try:
+            with demo_edge.sessions.begin() as session:
+                for code, name in codes:
+                    add_team(session, code, TeamChanges(name=name))
+                result = run_import(session, [(p, None) for p in paths],
+                                    max_bytes=edge.settings.import_max_bytes)
+        except ImportRefused as refused:  # reported as `teampuls import` reports it
+            for line in refused.lines():
+                click.echo(line, err=True)
+            raise UserError(str(refused)) from None
     click.echo(f"Demo database {target}: {teams} teams over {n_weeks} weeks.")
     click.echo(_import_summary(result, len(paths)))
     click.echo("")
