@@ -8,7 +8,6 @@ formula injection in written CSV files."""
 from __future__ import annotations
 
 import csv
-import json
 import re
 import zipfile
 
@@ -42,8 +41,8 @@ def _stale_dimension(path, ref: str) -> None:
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
         for info, data in parts.items():
             if info.filename == "xl/worksheets/sheet1.xml":
-                data, replaced = re.subn(rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(),
-                                         data)
+                data, replaced = re.subn(rb'<dimension ref="[^"]*"',
+                                         f'<dimension ref="{ref}"'.encode(), data)
                 assert replaced == 1
             target.writestr(info.filename, data)
 

@@ -3,9 +3,10 @@
 Every row keeps the number of the line it came from (1 = the header line), so that errors can
 name it. CSV encodings (UTF-8, UTF-8 with BOM, UTF-16 with BOM, Windows-1252) and the separator
 (``,`` ``;`` or tab, from the header line) are detected; a file that no one encoding reads as
-written (mixed encodings, cut off inside a letter) is refused naming the line and byte. XLSX files are checked against zip and XML
-bombs before they are opened, and cells are read as values, never by evaluating formulas: a
-formula stays text.
+written (mixed encodings, cut off inside a letter) is refused naming the line and byte. XLSX
+files are checked against zip and XML bombs before they are opened, every row of the first
+sheet is read whatever its <dimension> tag says, and cells are read as values, never by
+evaluating formulas: a formula stays text.
 """
 
 from __future__ import annotations
@@ -210,7 +211,8 @@ def _not_utf8(path: pathlib.Path, at: int, byte: int, bom: bool) -> UnreadableFi
     return _refused(path, at, f"0x{byte:02X} is not UTF-8, {why} (save it again as UTF-8)")
 
 
-def _refused(path: pathlib.Path, at: int, message: str, encoding: str | None = None) -> UnreadableFile:
+def _refused(path: pathlib.Path, at: int, message: str,
+             encoding: str | None = None) -> UnreadableFile:
     """The file refused at byte offset ``at`` (0-based), named as line and byte (1-based)."""
     return UnreadableFile(f"line {_line_at(path, at, encoding):,}, byte {at + 1:,}: {message}")
 
