@@ -350,17 +350,17 @@ def _fast_chunks(counter: _CountingReader, encoding: str, separator: str, header
 
     source = io.BufferedReader(counter, _BLOCK) if encoding.startswith("utf-8") \
         else _Utf8(counter, encoding)
-    reader = arrow_csv.open_csv(
-        source,
-        read_options=arrow_csv.ReadOptions(column_names=["text"], skip_rows=header_line,
-                                           block_size=_ARROW_BLOCK, encoding="utf8"),
-        parse_options=arrow_csv.ParseOptions(
-            delimiter=_LINE_ONLY.decode(), quote_char=False, escape_char=False,
-            newlines_in_values=False, ignore_empty_lines=False),
-        convert_options=arrow_csv.ConvertOptions(column_types={"text": pa.string()},
-                                                 strings_can_be_null=False))
     first = header_line + 1
-    try:
+    try:  # opening reads the first block already
+        reader = arrow_csv.open_csv(
+            source,
+            read_options=arrow_csv.ReadOptions(column_names=["text"], skip_rows=header_line,
+                                               block_size=_ARROW_BLOCK, encoding="utf8"),
+            parse_options=arrow_csv.ParseOptions(
+                delimiter=_LINE_ONLY.decode(), quote_char=False, escape_char=False,
+                newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=arrow_csv.ConvertOptions(column_types={"text": pa.string()},
+                                                     strings_can_be_null=False))
         for batch in reader:
             text = batch.column(0)
             fields = pc.split_pattern(text, separator)
@@ -377,6 +377,8 @@ def _fast_chunks(counter: _CountingReader, encoding: str, separator: str, header
                                 for i in range(width)])
     except pa.ArrowInvalid as error:
         raise UnreadableFile(f"cannot read the file: {error}") from None
+    except UnicodeDecodeError as error:  # the file changed since the scan
+        raise UnreadableFile(f"cannot decode the file as {encoding}: {error.reason}") from None
     finally:
         counter.close()
 
