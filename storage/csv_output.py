@@ -29,19 +29,24 @@ def neutralize_text(value):
 
 def neutralize(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells are neutralized; numeric columns are left alone.
-    Each distinct text is looked at once (exports repeat their team codes and statuses)."""
+    Text columns are searched for risky first characters at C speed; only those cells are
+    looked at in Python."""
     out = frame.copy(deep=False)
     for name in frame.columns:
         column = frame[name]
         if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
             continue
-        codes, distinct = pd.factorize(column, use_na_sentinel=True)
-        safe = [neutralize_text(value) for value in distinct]
-        if any(s is not v for s, v in zip(safe, distinct)):
-            values = np.array(safe + [None], dtype=object)[codes]  # code -1: missing
-            missing = codes < 0
-            values[missing] = column.to_numpy(dtype=object)[missing]
-            out[name] = pd.Series(values, index=column.index, dtype=object)
+        if isinstance(column.dtype, pd.StringDtype):
+            risky = column.str.slice(0, 1).isin(FORMULA_STARTS).to_numpy(dtype=bool)
+        else:  # object columns may hold anything
+            risky = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_STARTS)
+                                 for v in column), dtype=bool, count=len(column))
+        if not risky.any():
+            continue
+        values = column.to_numpy(dtype=object, copy=True)
+        at = np.flatnonzero(risky)
+        values[at] = [neutralize_text(v) for v in values[at]]
+        out[name] = pd.Series(values, index=column.index, dtype=object)
     return out
 
 
