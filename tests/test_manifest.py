@@ -10,13 +10,13 @@ import jsonschema
 import yaml
 
 from commands.dispatch import COMMANDS
-from tests.conftest import ROOT, SHARED
+from tests.conftest import DOCS, ROOT
 
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
 
 
 def test_manifest_follows_slacks_schema():
-    schema = json.loads((SHARED / "slack" / "manifest.schema.1.0.0.json").read_text())
+    schema = json.loads((DOCS / "slack" / "manifest.schema.1.0.0.json").read_text())
     jsonschema.validate(MANIFEST, schema)
 
 
