@@ -112,3 +112,122 @@ def test_what_the_demo_and_the_console_write_is_left_out_by_gitignore(cli, tmp_p
     status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
                             cwd=tmp_path, check=True, capture_output=True, text=True).stdout
     assert status.splitlines() == ["?? .gitignore"]
+
+
+# -- the going-live guide -------------------------------------------------------------------------
+
+GUIDE = (ROOT / "docs" / "going-live.md").read_text(encoding="utf-8")
+GLOBAL_OPTIONS = {"--database-url", "--env-file"}
+# options whose value may be the word "teampuls" (a user, group, container or image name)
+_TAKES_A_NAME = {"-u", "-g", "-t", "--name", "--user", "--group"}
+
+
+def _guide_snippets() -> list[str]:
+    """The shell lines of the guide's code blocks (continuations joined) and its inline code."""
+    blocks = re.findall(r"^```[a-z]*\n(.*?)^```", GUIDE, flags=re.MULTILINE | re.DOTALL)
+    lines = [line for block in blocks for line in block.replace("\\\n", " ").splitlines()]
+    prose = re.sub(r"^```[a-z]*\n.*?^```", "", GUIDE, flags=re.MULTILINE | re.DOTALL)
+    return lines + re.findall(r"`([^`\n]+)`", prose)
+
+
+def _guide_commands() -> list[tuple[list[str], list[str]]]:
+    """Each ``teampuls …`` invocation in the guide: (global options, the rest)."""
+    import shlex
+
+    found = []
+    for snippet in _guide_snippets():
+        if snippet.lstrip().startswith("/"):
+            continue  # a slash command
+        try:
+            tokens = shlex.split(snippet, comments=True)
+        except ValueError:
+            continue  # not shell
+        for i, token in enumerate(tokens):
+            if token != "teampuls" and not token.endswith("/bin/teampuls"):
+                continue
+            if i and tokens[i - 1] in _TAKES_A_NAME:
+                continue
+            rest = tokens[i + 1:]
+            options = []
+            while rest[:1] and rest[0] in GLOBAL_OPTIONS:
+                options, rest = options + rest[:2], rest[2:]
+            if not rest or rest[0] == "teampuls":  # a bare name, or a container named so
+                continue
+            cut = next((j for j, t in enumerate(rest) if t in ("&&", "||", "|", ";")), None)
+            found.append((options, rest[:cut]))
+    return found
+
+
+def _resolve(words: list[str]):
+    """The click command a guide line names, its path, and the words after it."""
+    command, path = teampuls, []
+    while isinstance(command, click.Group) and words and not words[0].startswith("-"):
+        assert words[0] in command.commands, f"'{' '.join(path + words[:1])}' is no command"
+        command, path, words = command.commands[words[0]], path + words[:1], words[1:]
+    return command, path, words
+
+
+def test_the_guide_names_the_commands_it_needs():
+    named = {" ".join(_resolve(rest)[1]) for _, rest in _guide_commands()}
+    assert {"import", "team add", "team edit", "team list", "kpi", "post-weekly", "db upgrade",
+            "run"} <= named
+
+
+def test_every_teampuls_command_in_the_guide_exists_with_its_options():
+    from click.testing import CliRunner
+
+    for options, rest in _guide_commands():
+        for option in options[::2]:
+            assert option in {o for p in teampuls.params for o in p.opts}, option
+        command, path, words = _resolve(rest)
+        known = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+        for word in words:
+            if word.startswith("-"):
+                assert word.split("=")[0] in known, (path, word)
+        result = CliRunner().invoke(teampuls, [*path, "--help"])
+        assert result.exit_code == 0 and "Usage:" in result.output, (path, result.output)
+
+
+def test_the_guides_slack_admin_commands_work_in_order(database_url):
+    from bot.console import run_line
+    from bot.edge import Edge
+    from bot.settings import Settings
+    from tests.conftest import NOW
+
+    # every example (a bare "/teampuls admin schedule" in the text names the command only)
+    lines = [line.strip() for line in _guide_snippets()
+             if line.strip().startswith("/teampuls admin") and len(line.split()) > 3]
+    assert len(lines) >= 6
+    settings = Settings.from_environ({"DATABASE_URL": database_url, "TEAMPULS_ADMINS": "U0ADMIN01",
+                                      "TEAMPULS_LANGUAGE": "en"})
+    edge = Edge(settings, NOW)
+    try:
+        for line in lines:
+            # Slack escapes mentions in the text it sends (should_escape in manifest.yml)
+            line = re.sub(r"([@#])([\w-]+)", lambda m: f"<{m[1]}{'U' if m[1] == '@' else 'C'}0"
+                          f"{(m[2].upper().replace('-', '') + '0' * 8)[:8]}|{m[2]}>", line)
+            reply = run_line(edge, line, user="U0ADMIN01", channel="C0TEAMCHAN", locale="en")
+            assert not reply.error, (line, reply.as_text())
+    finally:
+        edge.engine.dispose()
+
+
+def test_the_guides_downgrade_command_steps_the_schema_down(tmp_path):
+    import subprocess
+    import sys
+
+    from sqlalchemy import create_engine, text
+
+    command = next(line for line in _guide_snippets() if "command.downgrade(" in line)
+    code = re.search(r'-c "(.*)"$', command.strip()).group(1)
+    database = tmp_path / "teampuls.db"
+    url = f"sqlite:///{database}"
+    subprocess.run([sys.executable, "-m", "bot", "--database-url", url, "db", "upgrade"],
+                   check=True, cwd=ROOT, capture_output=True)
+    code = code.replace("sqlite:////var/lib/teampuls/teampuls.db", url)
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True)
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() \
+            == re.search(r"'(\w+)'\)$", code).group(1)
+    engine.dispose()
