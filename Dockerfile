@@ -19,7 +19,7 @@ RUN python3 -m venv /opt/teampuls \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 ca-certificates tzdata \
+ && apt-get install -y --no-install-recommends python3 ca-certificates tzdata tini \
  && rm -rf /var/lib/apt/lists/*
 # The charts draw in DejaVu Sans (matplotlib's default family; charts/style.py sets no other),
 # which ships inside matplotlib's wheel: no system font is needed. The build checks that it is
@@ -33,7 +33,7 @@ ENV PATH=/opt/teampuls/bin:$PATH \
     MPLCONFIGDIR=/opt/teampuls/matplotlib \
     DATABASE_URL=sqlite:////var/lib/teampuls/teampuls.db
 COPY --from=build /opt/teampuls /opt/teampuls
-RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/teampuls --create-home \
+RUN useradd --uid 10001 --user-group --home-dir /var/lib/teampuls --create-home \
         --shell /usr/sbin/nologin teampuls \
  && install -d -o teampuls -g teampuls /opt/teampuls/matplotlib
 USER teampuls
@@ -48,5 +48,7 @@ VOLUME ["/var/lib/teampuls"]
 # is running (Docker's own restart policy covers a process that has ended).
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["python", "-c", "import os, sys, urllib.request\nif os.environ.get('SLACK_APP_TOKEN'):\n    sys.exit(0)\nurllib.request.urlopen('http://127.0.0.1:3000/healthz', timeout=4)"]
-ENTRYPOINT ["teampuls"]
+# tini as PID 1: the kernel gives PID 1 no default signal actions, so without it `docker stop`'s
+# SIGTERM would be ignored until the SIGKILL; tini passes it on and reaps the drawing processes.
+ENTRYPOINT ["tini", "--", "teampuls"]
 CMD ["run", "--host", "0.0.0.0", "--port", "3000"]
