@@ -231,3 +231,25 @@ def test_the_guides_downgrade_command_steps_the_schema_down(tmp_path):
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() \
             == re.search(r"'(\w+)'\)$", code).group(1)
     engine.dispose()
+
+
+def test_the_container_and_the_systemd_unit_start_teampuls_run_with_real_options():
+    import json
+    import shlex
+
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    entrypoint = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", dockerfile, re.MULTILINE)[1])
+    cmd = json.loads(re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE)[1])
+    unit = (ROOT / "deploy" / "teampuls.service").read_text(encoding="utf-8")
+    exec_start = shlex.split(re.search(r"^ExecStart=(.*)$", unit, re.MULTILINE)[1])
+    assert exec_start[0] == "/opt/teampuls/bin/teampuls" and entrypoint[-1] == "teampuls"
+    for words in (cmd, exec_start[1:]):
+        command, path, rest = _resolve(words)
+        assert path == ["run"], words
+        known = {o for p in command.params for o in p.opts}
+        assert all(w in known for w in rest if w.startswith("-")), words
+    port = cmd[cmd.index("--port") + 1]
+    assert f"EXPOSE {port}" in dockerfile and f"127.0.0.1:{port}/healthz" in dockerfile
+    assert "/healthz" in (ROOT / "bot" / "server.py").read_text(encoding="utf-8")
+    compose = (ROOT / "compose.yaml").read_text(encoding="utf-8")
+    assert f":{port}:{port}" in compose and "build: ." in compose
