@@ -109,13 +109,16 @@ def score(found: dict[str, list], calm_found: dict[str, list], events, n_teams: 
             for e in teams)
         out[f"{nuisance}: alerts caused"] = caused / len(teams)
     start_of = {e.team: e.start for e in events}
-    false, years = 0, 0.0
+    false, years = dict.fromkeys(found, 0), 0.0
     for team in range(n_teams):
         end = start_of.get(team, n_weeks)
         for metric in found:
-            false += sum(WARM <= row < end for row, _ in by_team.get(team, {}).get(metric, []))
-            years += max(0, end - WARM) / 52.18
-    out["false alerts per team-KPI-year"] = false / years
+            false[metric] += sum(WARM <= row < end
+                                 for row, _ in by_team.get(team, {}).get(metric, []))
+        years += max(0, end - WARM) / 52.18
+    out["false alerts per team-KPI-year"] = sum(false.values()) / (years * len(found))
+    for metric, n in false.items():
+        out[f"false alerts per team-KPI-year: {metric}"] = n / years
     return out
 
 
