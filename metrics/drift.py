@@ -6,30 +6,43 @@ Small teams make weekly KPIs noisy, skewed, autocorrelated and seasonal. The det
 
 1. Seasonal adjustment: a week-of-year profile pooled across the teams (additive for levels,
    a rate factor for counts), blended with a team's own profile as its history grows.
-2. Levels (productivity, sick_leave, temp_share, continuity): each week is standardized
-   against the team's usual level and spread — the median and standard deviation of the 52
-   weeks that end 26 weeks earlier (the guard keeps a new change out of its own baseline) —
-   turned so that worse is positive, clipped at ±2 (one-off spikes and single long-term sick
-   spells cannot alert alone; what alerts is a deviation that lasts), and fed to a one-sided
-   CUSUM with reference 0.75 (tuned to changes of 1-1.5 standard deviations).
-   Temp share is first taken less what the same week's sick leave explains (the panel's
-   slope): temps cover sickness, which is watched by itself.
+2. Levels (productivity, sick_leave, temp_share, continuity), learned from the panel watched:
+   - Relations between KPIs: each KPI's weeks (standardized against the team's weeks so far)
+     are regressed on those of its drivers (``DRIVERS``: sick leave drives temps; sick leave
+     and temps drive productivity and continuity), the same week and the week before, pooled
+     over the teams and refitted every week on the weeks before it; a coefficient the data
+     does not bear out (t under 3) is shrunk to nothing. A KPI is watched beyond what its
+     drivers explain: a long-term sick spell raises temps without a temp alert, and temps
+     creeping up are seen sooner.
+   - Per team, from its own baseline (the 52 weeks that end 26 weeks earlier; the guard keeps
+     a new change out of its own baseline): the usual level, the spread and the persistence
+     (lag-1 autocorrelation) of what is left when the drivers' part is taken out (with the
+     week's coefficients, baseline weeks included).
+   - Each week is standardized against that, turned so that worse is positive, clipped at ±2
+     (one-off spikes and single long-term sick spells cannot alert alone; what alerts is a
+     deviation that lasts), and fed to a one-sided CUSUM with reference 0.75 (tuned to
+     changes of 1-1.5 standard deviations) and a threshold per team and week for its
+     persistence.
 3. Counts (sick_episodes): a Poisson CUSUM tuned to a rise by 70 % of the team's usual rate (its
    mean of the same 52 weeks, shrunk towards all teams' rate where its history is short; a
    week counts at most 2 Poisson deviations above it, and a one-off burst of 3.5 or more —
    a flu going through the team — is left out) — new sick episodes show rising sickness
    weeks before the sick-leave percentage does.
 4. Thresholds come from simulation, each set so that series without change give at most 0.2
-   alerts a year (``BUDGET``): for levels, the panel's own standardized weeks resampled in
-   half-year blocks (keeping their autocorrelation, skew and long-term sickness; blocks far
-   above the typical one, mostly other teams' real changes, left out), and never
-   below the threshold for AR(1) series of the panel's autocorrelation simulated in
-   ``metrics.drift_calibration``; for counts, that simulation's threshold for the expected
-   rate. The simulated tables also say how rare an alert's statistic is by chance ("about
-   once in N years").
+   alerts a year (``BUDGET``): for levels, AR(1) series with heavy-tailed shocks, the table
+   kept by the autocorrelation the detector estimates (``metrics.drift_calibration``), and
+   raised for a whole panel by the factor at which its own standardized weeks, resampled in
+   half-year blocks with their thresholds (keeping skew and long-term sickness; blocks far
+   above the typical one, mostly other teams' real changes, left out), stay within the
+   budget; for counts, that simulation's threshold for the expected rate. The simulated
+   tables also say how rare an alert's statistic is by chance ("about once in N years").
 5. One alert per episode: after an alert the series is quiet for 8 weeks, or until it is back
    at its usual level; the estimated first week of the change is the week after the CUSUM was
-   last zero.
+   last zero (or first watched). An alert needs ``MIN_HISTORY`` weeks of data before that
+   week: a usual level to stand on.
+6. What an alert says matches what was compared: its ``baseline`` is the level expected over
+   the weeks since the start (the usual level, the season, and what the drivers explain of
+   those weeks), its ``current`` the mean of those weeks, worse than the baseline.
 
 Pure functions of arrays and frames; no I/O.
 """
@@ -78,7 +91,7 @@ BLOCK_WEEKS = 26  # resampled blocks keep half a year of a team's weeks together
 BOOTSTRAP_SERIES = 200
 BOOTSTRAP_YEARS = 10
 BOOTSTRAP_MIN_YEARS = 20.0  # series-years of standardized weeks needed to resample
-TRIM_BLOCKS = 3.0  # robust standard deviations: resampled blocks whose mean is further up are left out
+TRIM_BLOCKS = 3.0  # robust standard deviations: resampled blocks further up are left out
 Z_FIT = 4.0  # standardized weeks are clipped at this in the relations' fit
 RELATION_MIN = 200  # team-weeks before relations are fitted
 YEAR = 52.18
@@ -123,11 +136,13 @@ def _smooth_circular(profile: np.ndarray, width: int = 5) -> np.ndarray:
 
 def _profile(deviations: np.ndarray, woy: np.ndarray) -> np.ndarray:
     """Mean deviation per week of year (columns pooled), smoothed; index 1..53."""
-    profile = np.full(54, np.nan)
-    for week in range(1, 54):
-        rows = deviations[woy == week]
-        if rows.size and np.isfinite(rows).any():
-            profile[week] = np.nanmean(rows)
+    finite = np.isfinite(deviations)
+    weeks = np.broadcast_to(np.asarray(woy)[:, None], deviations.shape)[finite]
+    sums = np.bincount(weeks, weights=deviations[finite], minlength=54)[:54]
+    counts = np.bincount(weeks, minlength=54)[:54]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        profile = np.where(counts > 0, sums / counts, np.nan)
+    profile[0] = np.nan
     if np.isnan(profile[53]):
         profile[53] = np.nanmean([profile[52], profile[1]]) if np.isfinite(
             [profile[52], profile[1]]).any() else 0.0
@@ -311,8 +326,8 @@ def baseline_residuals(target: np.ndarray, predictors: list[np.ndarray],
     # the residual's usual level: the target's mean less its predictors' part of it
     usual = mean[..., 0] + np.einsum("wti,wti->wt", weights[..., 1:], mean[..., 1:]) \
         if m > 1 else mean[..., 0]
-    return {"deviation": np.where(known, deviation, np.nan), "spread": np.where(known, spread, np.nan),
-            "phi": np.where(known, phi, np.nan), "usual": usual,
+    return {"deviation": np.where(known, deviation, np.nan),
+            "spread": np.where(known, spread, np.nan), "phi": np.where(known, phi, np.nan), "usual": usual,
             "explained": np.einsum("wti,wti->wt", -weights[..., 1:], now[..., 1:]) if m > 1
             else np.zeros_like(target)}
 

@@ -5,9 +5,11 @@ Levels: series without change are simulated as AR(1) with heavy-tailed innovatio
 drawn uniformly from 0 to 0.9; the detector estimates each series' autocorrelation from its
 baseline as it does on real data, and the table is kept by that estimate (a bin of width 0.15
 about each grid point): the threshold for an estimated autocorrelation covers the series that
-truly have one a little higher, as the estimate from a year of weeks is noisy; counts as negative binomial weeks (Poisson a little overdispersed, shape
+truly have one a little higher, as the estimate from a year of weeks is noisy; the level
+series are three years long and count from their first watched week, when the baseline is
+short. Counts are simulated as negative binomial weeks (Poisson a little overdispersed, shape
 20), for a grid of weekly rates. The detector (``metrics.drift``, estimating each series'
-usual level and spread as it goes, exactly as on real data) runs on ten years of each with a range of
+usual level and spread as it goes, exactly as on real data) runs on each with a range of
 thresholds; for each grid point the table keeps the alert rate per series-year at each
 threshold (``metrics.drift_rates``); ``metrics.drift_thresholds`` reads from it the threshold
 where the rate falls to the budget, and the rate at higher thresholds, which says how rare a

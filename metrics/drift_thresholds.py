@@ -71,7 +71,8 @@ def level_threshold(phi: float) -> float:
 def level_thresholds(phi: np.ndarray) -> np.ndarray:
     """Thresholds for many estimated autocorrelations at once (looked up on a fine grid)."""
     grid = np.linspace(0.0, 0.9, 91)
-    values = np.array([level_threshold(float(g)) for g in grid])
+    # more persistence never a lower threshold (the simulated table's last bin is thin)
+    values = np.maximum.accumulate([level_threshold(float(g)) for g in grid])
     return np.interp(np.clip(phi, 0.0, 0.9), grid, values)
 
 
