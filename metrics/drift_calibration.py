@@ -16,7 +16,7 @@ where the rate falls to the budget, and the rate at higher thresholds, which say
 statistic is by chance.
 
 Run ``python -m metrics.drift_calibration`` to write ``metrics/drift_rates.py`` again (after a
-change of the detector's constants); it takes about two minutes.
+change of the detector's constants); it takes a few minutes.
 """
 
 from __future__ import annotations
