@@ -408,7 +408,31 @@ def report(title: str, series, results: dict[str, Result], naive: Result) -> dic
     return ratios
 
 
-def evaluate(groups: dict[str, list], library: bool, label: str) -> None:
+def _cached_library(series, cache: pathlib.Path | None, key: str) -> dict[str, Result]:
+    """The library's results on ``series``, from ``cache`` (a folder) when it has them: for
+    development only, so that our forecaster can be iterated on against the same figures."""
+    path = cache / f"{key}.npz" if cache else None
+    if path is not None and path.exists():
+        stored = np.load(path)
+        out = {}
+        for name in LIBRARY:
+            result = Result(len(series))
+            result.mean, result.lower, result.upper = (stored[f"{name}|{f}"]
+                                                       for f in ("mean", "lower", "upper"))
+            result.seconds = float(stored[f"{name}|seconds"])
+            out[name] = result
+        return out
+    out = {name: run_library(series, model, model.alias)
+           for name, model in _library_models().items()}
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **{f"{name}|{f}": getattr(r, f) for name, r in out.items()
+                          for f in ("mean", "lower", "upper", "seconds")})
+    return out
+
+
+def evaluate(groups: dict[str, list], library: bool, label: str,
+             cache: pathlib.Path | None = None, seed: int = 0) -> None:
     by_member: dict[str, dict[str, float]] = {}
     all_results: dict[str, list[Result]] = {}
     everything = []
@@ -416,8 +440,7 @@ def evaluate(groups: dict[str, list], library: bool, label: str) -> None:
     for member, series in groups.items():
         results = {"teampuls": run_ours(series)}
         if library:
-            for name, model in _library_models().items():
-                results[name] = run_library(series, model, model.alias)
+            results.update(_cached_library(series, cache, f"{seed}-{member}-{len(series)}"))
             results[ENSEMBLE] = ensemble(results["AutoETS (additive season)"],
                                          results["AutoTheta"])
         naive = run_naive(series)
@@ -465,6 +488,9 @@ def main() -> None:
     parser.add_argument("--held-out", action="store_true",
                         help="also the held-out generator, with its own seed, reported apart")
     parser.add_argument("--held-out-seed", type=int, default=2027)
+    parser.add_argument("--cache", type=pathlib.Path, default=None,
+                        help="a folder to keep the library's results in and reuse them "
+                             "from (development only: a reported run runs them afresh)")
     args = parser.parse_args()
     per_member = args.series or (QUICK_SERIES if args.quick else SERIES_PER_MEMBER)
     library = not args.ours_only
@@ -474,14 +500,18 @@ def main() -> None:
         except ImportError:
             print("statsforecast is not installed (pip install -e '.[bench]'): ours only")
             library = False
+    if library and args.cache:
+        print(f"library results from and into the cache {args.cache} where there")
     if library:
         started = time.process_time()
         warm_up()
         print(f"(library JIT warm-up {time.process_time() - started:.0f} s, not counted)")
     members = {k: v for k, v in MEMBERS.items() if not args.members or k in args.members}
-    evaluate(simulate(members, per_member, args.seed), library, "FAMILY")
+    evaluate(simulate(members, per_member, args.seed), library, "FAMILY", args.cache,
+             args.seed)
     if args.held_out:
-        evaluate(simulate(HELD_OUT, per_member, args.held_out_seed), library, "HELD OUT")
+        evaluate(simulate(HELD_OUT, per_member, args.held_out_seed), library, "HELD OUT",
+                 args.cache, args.held_out_seed)
     print("\nTargets: teampuls rel MAE <= 0.62 overall and below the ensemble on every member; "
           "coverage 0.75-0.85 at every horizon; its time under a tenth of the ensemble's. "
           "Times are CPU seconds of this process (the\nlibrary runs single-threaded in it); the machine is shared, so they are noisy.")
