@@ -59,6 +59,7 @@ SHARP = 0.5  # a week keeping over this share of its deviation has a sharp calen
 MIN_ERRORS = 8  # backtest errors a horizon's interval needs (else grown from shorter ones)
 MIN_SHARP_ERRORS = 8
 WARM = 13  # weeks before the backtest's first origin
+TOP_K = 3  # the forecast averages Holt's forecasts with the best few smoothing weights
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,12 @@ def _circular_smooth(core: np.ndarray) -> np.ndarray:
     return np.convolve(padded, np.ones(SMOOTH_WEEKS) / SMOOTH_WEEKS, mode="valid")
 
 
+def _circular_median(core: np.ndarray) -> np.ndarray:
+    half = SMOOTH_WEEKS // 2
+    padded = np.concatenate([core[-half:], core, core[:half]])
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, SMOOTH_WEEKS), axis=1)
+
+
 def _moving_trend(filled: np.ndarray) -> np.ndarray:
     """The centred 52-week moving average, extended at each end along the slope of its last
     (first) half year."""
@@ -156,14 +163,37 @@ def season(filled: np.ndarray, index: np.ndarray) -> Season:
     woy = week_of_year(index)
     sunday, after = easter_weeks(index)
     ratio = filled / _moving_trend(filled)
-    ordinary = ~(sunday | after)
+    weight = min(1.0, max(0.0, n / 52.18 - 1.0))  # from none at one year to all at two
+    factors, effects, sharp = _profile(ratio, woy, sunday, after, np.ones(n, bool), weight)
+    # For the backtest, each year's weeks get the factors estimated without that year (the
+    # 52-week blocks counted back from the end): it must not see the outcomes it forecasts,
+    # nor the same year's noise through the smoothing.
+    loo = np.ones(n)
+    block = (n - 1 - np.arange(n)) // 52
+    for b in range(int(block.max()) + 1):
+        mine = block == b
+        f, e, _sharp = _profile(ratio, woy, sunday, after, ~mine, weight)
+        loo[mine] = f[woy[mine]] * (1 + e[0] * sunday[mine] + e[1] * after[mine])
+    return Season(factors, effects, sharp, loo)
+
+
+def _profile(ratio: np.ndarray, woy: np.ndarray, sunday: np.ndarray, after: np.ndarray,
+             use: np.ndarray, weight: float):
+    """The factors by week number, the Easter effects and the sharp weeks from the ratios
+    to the moving trend of the weeks in ``use``."""
+    ordinary = use & ~(sunday | after)
     counts = np.bincount(woy[ordinary], minlength=54).astype(float)
     sums = np.bincount(woy[ordinary], weights=ratio[ordinary], minlength=54)
     raw = np.divide(sums, counts, out=np.full(54, np.nan), where=counts > 0)
-    core = np.where(np.isfinite(raw[1:53]), raw[1:53], np.nan)
+    core = raw[1:53]
+    if not np.isfinite(core).any():
+        return np.ones(54), (0.0, 0.0), np.zeros(54, bool)
     core = np.where(np.isfinite(core), core, np.nanmean(core))
-    smooth = _circular_smooth(core)
-    for _ in range(2):  # sharp weeks out of their neighbours' smoothing
+    # Sharp weeks out of their neighbours' smoothing: they stand out from the running median
+    # (which a block of up to four holiday weeks does not move), and again from the smooth
+    # curve without them.
+    smooth = _circular_median(core)
+    for _ in range(2):
         deviation = core - smooth
         scale = 1.4826 * np.median(np.abs(deviation)) + 1e-9
         smooth = _circular_smooth(np.where(np.abs(deviation) > OUTLIER * scale, smooth, core))
@@ -172,42 +202,19 @@ def season(filled: np.ndarray, index: np.ndarray) -> Season:
     # the noise of one year's ratio, from the ordinary weeks' deviations (a week with m years
     # deviates by noise/m); the median of a chi-square with one degree of freedom is 0.455
     scaled = (deviation ** 2 * counts)[1:53]
-    noise = float(np.median(scaled[np.isfinite(scaled)]) / 0.455) if np.isfinite(
-        scaled).any() else 0.0
+    noise = float(np.median(scaled[np.isfinite(scaled)]) / 0.455)
     keep = _shrink(deviation, counts, noise)
-    deviation = np.where(np.isfinite(deviation), deviation, 0.0)
-    factors = smooth54 + keep * deviation
+    factors = smooth54 + keep * np.where(np.isfinite(deviation), deviation, 0.0)
     norm = factors[1:53].mean()
-    years = n / 52.18
-    weight = min(1.0, max(0.0, years - 1.0))  # from none at one year to all at two
-
-    def finish(f):
-        return np.clip(1 + weight * (f / norm - 1), *FACTOR_RANGE)
-
-    # each week's factor without its own ratio: for the backtest, which must not see it
-    own = woy
-    rest = counts[own] - ordinary
-    loo_raw = np.divide(sums[own] - ratio * ordinary, rest, out=np.full(n, np.nan),
-                        where=rest > 0)
-    loo_dev = loo_raw - smooth54[own]
-    loo = smooth54[own] + _shrink(loo_dev, rest, noise) * np.where(np.isfinite(loo_dev),
-                                                                   loo_dev, 0.0)
-    loo = finish(loo)
-    out = finish(factors)
-    # Easter: each week's ratio against its week's factor, the same shrinkage
+    # Easter: its weeks' ratios against their week numbers' factors, the same shrinkage
     effects = []
-    for mask in (sunday, after):
+    for mask in (sunday & use, after & use):
         relative = ratio[mask] / factors[woy[mask]] - 1
-        m = relative.size
-        effect = float(relative.mean()) if m else 0.0
-        effect *= float(_shrink(np.array([effect]), np.array([m]), noise)[0])
+        effect = float(relative.mean()) if relative.size else 0.0
+        effect *= float(_shrink(np.array([effect]), np.array([relative.size]), noise)[0])
         effects.append(weight * effect)
-        if m > 1:  # the backtest's Easter without its own year
-            own_out = (relative.sum() - relative) / (m - 1)
-            own_out = own_out * _shrink(own_out, np.full(m, m - 1), noise)
-            loo[mask] *= 1 + weight * own_out
-    sharp = keep > SHARP
-    return Season(out, (effects[0], effects[1]), sharp, loo)
+    factors = np.clip(1 + weight * (factors / norm - 1), *FACTOR_RANGE)
+    return factors, (effects[0], effects[1]), keep > SHARP
 
 
 def seasonal_profile(values: np.ndarray, weeks: np.ndarray) -> np.ndarray:
@@ -269,15 +276,15 @@ def _naive_ratio(filled: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Model:
-    grid: int  # the chosen (alpha, beta)
+    grid: np.ndarray  # the chosen (alpha, beta) pairs, whose forecasts are averaged
     share: float  # the level-adjusted seasonal naive's share
     relative_errors: np.ndarray  # backtest (origins, horizon): (actual - forecast) / forecast
     sharp_target: np.ndarray  # backtest (origins, horizon): the target week is sharp
 
 
-def _backtest(filled: np.ndarray, index: np.ndarray, sea: Season, levels: np.ndarray,
-              trends: np.ndarray, horizon: int) -> _Model:
+def _backtest(filled: np.ndarray, index: np.ndarray, sea: Season, horizon: int) -> _Model:
     n = len(filled)
+    levels, trends = _holt_states(filled / sea.loo)
     origins = np.arange(min(WARM, n - 2), n - 1)
     targets = origins[:, None] + np.arange(1, horizon + 1)[None, :]  # (O, H)
     valid = targets < n
@@ -293,23 +300,23 @@ def _backtest(filled: np.ndarray, index: np.ndarray, sea: Season, levels: np.nda
     scored = has_naive if len(shares) > 1 else valid
     if not scored.any():
         scored = valid
-    best = (np.inf, 0, 0.0)
+    # Holt's part: the mean forecast of the TOP_K smoothing weights with the least error
+    error = np.abs(actual[:, :, None] - np.maximum(holt, 0.0))[scored].mean(axis=0)
+    chosen = np.argsort(error, kind="stable")[:TOP_K]
+    holt_part = holt[:, :, chosen].mean(axis=2)
+    naive_part = np.where(has_naive, naive, 0.0)
+    best = (np.inf, 0.0)
     for share in shares:
-        blend = holt if share == 0 else (1 - share) * holt + share * np.where(
-            has_naive, naive, 0.0)[:, :, None]
-        error = np.abs(actual[:, :, None] - np.maximum(blend, 0.0))[scored].mean(axis=0)
-        g = int(np.argmin(error))
-        if error[g] < best[0] - 1e-12:
-            best = (float(error[g]), g, share)
-    _error, g, share = best
-    point = holt[:, :, g]
-    if share:
-        point = np.where(has_naive, (1 - share) * point + share * np.where(has_naive, naive, 0),
-                         point)
+        blend = np.maximum((1 - share) * holt_part + share * naive_part, 0.0)
+        score = float(np.abs(actual - blend)[scored].mean())
+        if score < best[0] - 1e-12:
+            best = (score, share)
+    share = best[1]
+    point = np.where(has_naive, (1 - share) * holt_part + share * naive_part, holt_part)
     point = np.maximum(point, 0.0)
     relative = np.divide(actual - point, point, out=np.full(point.shape, np.nan),
                          where=valid & (point > 0))
-    return _Model(g, share, relative, sea.sharp_at(index[targets_c]) & valid)
+    return _Model(chosen, share, relative, sea.sharp_at(index[targets_c]) & valid)
 
 
 def point_forecast(values: np.ndarray, weeks: np.ndarray, horizon: int) -> np.ndarray:
@@ -321,10 +328,12 @@ def _forecast(values: np.ndarray, weeks: np.ndarray, horizon: int):
     filled = _fill(values)
     weeks = np.asarray(weeks)
     sea = season(filled, weeks)
+    model = _backtest(filled, weeks, sea, horizon)
     levels, trends = _holt_states(filled / sea.at(weeks))
-    model = _backtest(filled, weeks, sea, levels, trends, horizon)
     future = weeks[-1] + np.arange(1, horizon + 1)
-    mean = (levels[-1, model.grid] + trends[-1, model.grid] * _steps(horizon)) * sea.at(future)
+    holt = levels[-1, model.grid][None, :] + trends[-1, model.grid][None, :] \
+        * _steps(horizon)[:, None]
+    mean = holt.mean(axis=1) * sea.at(future)
     naive = level_adjusted_naive(filled, horizon)
     if naive is not None and model.share:
         mean = (1 - model.share) * mean + model.share * naive
@@ -372,7 +381,11 @@ def _relative_bounds(model: _Model, horizon: int, values: np.ndarray):
         r = model.relative_errors[:, h]
         r = r[np.isfinite(r) & ~model.sharp_target[:, h]]
         if r.size >= MIN_ERRORS:
-            low[h], high[h] = _quantile(r, tail), _quantile(r, 1 - tail)
+            low[h] = max(_quantile(r, tail), -1.0)
+            # an interval down to zero holds every week without hours (a group that works
+            # rarely): its upper end then holds the rest of the 80 %, not the 90th percentile
+            below = float(np.mean(r < low[h] - 1e-12))
+            high[h] = _quantile(r, min(1.0, INTERVAL + below))
     known = np.flatnonzero(np.isfinite(high))
     if known.size == 0:
         level = float(np.nanmean(values)) if np.isfinite(values).any() else 0.0
