@@ -50,8 +50,10 @@ BETAS = (0.0, 0.05, 0.15)
 NAIVE_SHARES = (0.0, 0.2, 0.4, 0.6)  # candidate shares of the level-adjusted seasonal naive
 INTERVAL = 0.8  # the share of outcomes the interval is to hold
 MIN_SEASONAL_WEEKS = 60
+FULL_SEASON_YEARS = 0.25  # the profile counts in full from this much history beyond a year
 NAIVE_WEEKS = 65  # history the level-adjusted seasonal naive needs
-SMOOTH_WEEKS = 9  # weeks of the moving average that smooths the seasonal profile
+SMOOTH_WEEKS = 13  # weeks of the local fit that smooths the seasonal profile
+SMOOTH_ORDER = 0  # the degree of the local polynomial (0: a moving average)
 MAX_EMPTY_SHARE = 0.1  # weeks without hours above this share: no seasonal profile
 FACTOR_RANGE = (0.25, 4.0)  # a week's seasonal factor stays within these
 OUTLIER = 3.0  # a week this many robust deviations off the smooth curve is not smoothed
@@ -118,9 +120,19 @@ def _flat(n: int) -> Season:
 
 
 def _circular_smooth(core: np.ndarray) -> np.ndarray:
+    """A local quadratic fit over SMOOTH_WEEKS weeks around each week (Savitzky-Golay): it
+    keeps the depth of a seasonal trough that a moving average would flatten."""
     half = SMOOTH_WEEKS // 2
     padded = np.concatenate([core[-half:], core, core[:half]])
-    return np.convolve(padded, np.ones(SMOOTH_WEEKS) / SMOOTH_WEEKS, mode="valid")
+    return np.convolve(padded, _smoothing_weights(SMOOTH_WEEKS, SMOOTH_ORDER)[::-1],
+                       mode="valid")
+
+
+@functools.lru_cache(maxsize=8)
+def _smoothing_weights(width: int, order: int) -> np.ndarray:
+    offsets = np.arange(width) - width // 2
+    design = np.vander(offsets, order + 1, increasing=True)
+    return np.linalg.pinv(design)[0]
 
 
 def _circular_median(core: np.ndarray) -> np.ndarray:
@@ -163,7 +175,7 @@ def season(filled: np.ndarray, index: np.ndarray) -> Season:
     woy = week_of_year(index)
     sunday, after = easter_weeks(index)
     ratio = filled / _moving_trend(filled)
-    weight = min(1.0, max(0.0, n / 52.18 - 1.0))  # from none at one year to all at two
+    weight = min(1.0, max(0.0, (n / 52.18 - 1.0) / FULL_SEASON_YEARS))
     factors, effects, sharp = _profile(ratio, woy, sunday, after, np.ones(n, bool), weight)
     # For the backtest, each year's weeks get the factors estimated without that year (the
     # 52-week blocks counted back from the end): it must not see the outcomes it forecasts,
@@ -360,10 +372,10 @@ def forecast(values: np.ndarray, weeks: np.ndarray, horizon: int = 8) -> Forecas
         raise ValueError("a forecast needs at least four weeks with hours")
     mean, model, sharp = _forecast(values, weeks, horizon)
     low, high = _relative_bounds(model, horizon, values)
-    scale = np.where(sharp, _sharp_scale(model), 1.0)
+    sharp_low, sharp_high = _sharp_bounds(model, low, high)
+    low, high = np.where(sharp, sharp_low, low), np.where(sharp, sharp_high, high)
     future = np.asarray(weeks)[-1] + np.arange(1, horizon + 1)
-    return Forecast(future, mean, np.maximum(mean * (1 + low * scale), 0.0),
-                    mean * (1 + high * scale))
+    return Forecast(future, mean, np.maximum(mean * (1 + low), 0.0), mean * (1 + high))
 
 
 def _quantile(r: np.ndarray, q: float) -> float:
@@ -402,16 +414,22 @@ def _relative_bounds(model: _Model, horizon: int, values: np.ndarray):
         np.maximum(high, 0.0))
 
 
-def _sharp_scale(model: _Model) -> float:
-    """How much wider the errors were in weeks with sharp calendar effects than in ordinary
-    weeks (at least 1)."""
+def _sharp_bounds(model: _Model, low: np.ndarray, high: np.ndarray):
+    """The bounds for weeks with sharp calendar effects (holidays, Easter): their backtest
+    errors in units of the ordinary interval's half-width at the same horizon, pooled over the
+    horizons, give the share of the half-width below and above; never narrower than an
+    ordinary week's."""
+    half = (high - low) / 2
     r = model.relative_errors
-    ok = np.isfinite(r)
-    sharp, ordinary = np.abs(r[ok & model.sharp_target]), np.abs(r[ok & ~model.sharp_target])
-    if sharp.size < MIN_SHARP_ERRORS or ordinary.size < MIN_ERRORS:
-        return 1.0
-    base = float(np.quantile(ordinary, INTERVAL))
-    return max(1.0, float(np.quantile(sharp, INTERVAL)) / base) if base > 0 else 1.0
+    use = np.isfinite(r) & model.sharp_target & (half[None, :] > 0)
+    if use.sum() < MIN_SHARP_ERRORS:
+        return low, high
+    scores = (r / np.where(half > 0, half, 1.0)[None, :])[use]
+    tail = (1 - INTERVAL) / 2
+    down = _quantile(scores, tail)
+    below = float(np.mean(scores < down - 1e-12))
+    up = _quantile(scores, min(1.0, INTERVAL + below))
+    return np.maximum(np.minimum(down * half, low), -1.0), np.maximum(up * half, high)
 
 
 def seasonal_naive(values: np.ndarray, horizon: int) -> np.ndarray:
