@@ -254,7 +254,44 @@ _GRID = np.array(list(itertools.product(ALPHAS, BETAS)))
 
 def _holt_states(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Damped Holt's level and trend after each week, for every (alpha, beta) of the grid at
-    once: arrays (weeks, grid)."""
+    once: arrays (weeks, grid).
+
+    The recursion is linear: the state [level, trend] after week t is A [level, trend] + b y_t
+    with A = [[1 - a, (1 - a) phi], [-a b, phi (1 - a b)]] and b = [a, a b] (a, b the
+    smoothing weights, phi the damping), starting from [y_0, 0]. So the states are the
+    series convolved with the impulse responses A^k b, plus A^t [y_0, 0]: computed at once
+    with FFTs instead of a loop over the weeks."""
+    series = np.asarray(series, dtype=float)
+    n = len(series)
+    impulse, free = _responses(max(64, 1 << (n - 1).bit_length()))
+    size = 1 << (2 * n - 1).bit_length()
+    shocks = series.copy()
+    shocks[0] = 0.0
+    spectrum = np.fft.rfft(impulse[:, :, :n], size) * np.fft.rfft(shocks, size)
+    states = np.fft.irfft(spectrum, size)[:, :, :n] + free[:, :, :n] * series[0]
+    return states[:, 0, :].T, states[:, 1, :].T
+
+
+@functools.lru_cache(maxsize=8)
+def _responses(length: int) -> tuple[np.ndarray, np.ndarray]:
+    """A^k b and A^k [1, 0] for k < ``length``, for each (alpha, beta) of the grid:
+    arrays (grid, 2, length)."""
+    a, b, phi = _GRID[:, 0], _GRID[:, 1], DAMPING
+    matrix = np.empty((len(_GRID), 2, 2))
+    matrix[:, 0, 0], matrix[:, 0, 1] = 1 - a, (1 - a) * phi
+    matrix[:, 1, 0], matrix[:, 1, 1] = -a * b, phi * (1 - a * b)
+    impulse, free = np.empty((len(_GRID), 2, length)), np.empty((len(_GRID), 2, length))
+    step = np.stack([a, a * b], axis=1)
+    start = np.stack([np.ones_like(a), np.zeros_like(a)], axis=1)
+    for k in range(length):
+        impulse[:, :, k], free[:, :, k] = step, start
+        step = np.einsum("gij,gj->gi", matrix, step)
+        start = np.einsum("gij,gj->gi", matrix, start)
+    return impulse, free
+
+
+def _holt_loop(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The same states by the plain recursion (for the tests)."""
     alpha, beta = _GRID[:, 0], _GRID[:, 1]
     n = len(series)
     levels, trends = np.empty((n, len(_GRID))), np.empty((n, len(_GRID)))

@@ -130,3 +130,11 @@ def test_intervals_of_a_group_that_works_rarely_hold_about_80_percent():
         inside += int(((hours[122:] >= made.lower) & (hours[122:] <= made.upper)).sum())
         total += 8
     assert 0.74 <= inside / total <= 0.85
+
+
+def test_holts_states_by_convolution_are_those_of_the_recursion():
+    values = _series(157, seed=5)
+    values[40:60] += 80  # a level shift
+    for fast, plain in zip(forecast._holt_states(values), forecast._holt_loop(values)):
+        assert fast.shape == plain.shape == (157, len(forecast._GRID))
+        np.testing.assert_allclose(fast, plain, rtol=1e-9, atol=1e-8)
