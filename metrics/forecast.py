@@ -61,6 +61,8 @@ SHARP = 0.5  # a week keeping over this share of its deviation has a sharp calen
 MIN_ERRORS = 8  # backtest errors a horizon's interval needs (else grown from shorter ones)
 MIN_SHARP_ERRORS = 8
 WARM = 13  # weeks before the backtest's first origin
+FLAT_NAIVE = False  # no profile: the seasonal naive is mostly noise (a group that works rarely)
+LOSS_POWER = 1  # the backtest ranks the smoothing weights by mean absolute error
 TOP_K = 3  # the forecast averages Holt's forecasts with the best few smoothing weights
 
 
@@ -96,6 +98,7 @@ class Season:
     easter: tuple[float, float]  # relative effects of Easter's week and the week after
     sharp: np.ndarray  # by week number: a sharp calendar effect (holiday)
     loo: np.ndarray  # per week of the history: its factor estimated without that week
+    seasonal: bool = True  # False: no profile (too short, or too many weeks without hours)
 
     def at(self, index: np.ndarray) -> np.ndarray:
         """The factor of each week index (Easter included)."""
@@ -116,7 +119,7 @@ def _numbers(index: np.ndarray) -> np.ndarray:
 
 
 def _flat(n: int) -> Season:
-    return Season(np.ones(54), (0.0, 0.0), np.zeros(54, bool), np.ones(n))
+    return Season(np.ones(54), (0.0, 0.0), np.zeros(54, bool), np.ones(n), False)
 
 
 def _circular_smooth(core: np.ndarray) -> np.ndarray:
@@ -345,12 +348,12 @@ def _backtest(filled: np.ndarray, index: np.ndarray, sea: Season, horizon: int) 
     ratio = _naive_ratio(filled)[origins]  # (O,)
     naive = filled[np.maximum(targets_c - 52, 0)] * ratio[:, None]
     has_naive = valid & np.isfinite(naive) & (targets - 52 >= 0)
-    shares = NAIVE_SHARES if has_naive.sum() >= 4 * horizon else (0.0,)
+    shares = NAIVE_SHARES if has_naive.sum() >= 4 * horizon and (FLAT_NAIVE or sea.seasonal) else (0.0,)
     scored = has_naive if len(shares) > 1 else valid
     if not scored.any():
         scored = valid
     # Holt's part: the mean forecast of the TOP_K smoothing weights with the least error
-    error = np.abs(actual[:, :, None] - np.maximum(holt, 0.0))[scored].mean(axis=0)
+    error = (np.abs(actual[:, :, None] - np.maximum(holt, 0.0)) ** LOSS_POWER)[scored].mean(axis=0)
     chosen = np.argsort(error, kind="stable")[:TOP_K]
     holt_part = holt[:, :, chosen].mean(axis=2)
     naive_part = np.where(has_naive, naive, 0.0)
