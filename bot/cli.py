@@ -643,7 +643,9 @@ def _typed_lines(prompt: str):
 
 @teampuls.command()
 @click.option("--database", "database", default="teampuls-demo.db", show_default=True,
-              metavar="PATH", help="SQLite file to create afresh for the demo.")
+              metavar="PATH", help="SQLite file to create afresh for the demo (an existing "
+              "file is replaced only if an earlier demo made it, or with --force).")
+@click.option("--force", is_flag=True, help="Replace --database even if it is not a demo's.")
 @click.option("--export", "export_dir", metavar="DIR",
               help="Only write the demo's CSV exports to DIR; import nothing.")
 @click.option("--teams", default=6, show_default=True, type=click.IntRange(2, 1000))
@@ -653,21 +655,27 @@ def _typed_lines(prompt: str):
               show_default=True, metavar="DIR",
               help="Folder for each team's weekly dashboard (image and Slack message).")
 @click.pass_context
-def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, seed: int,
-         dashboards_dir: str) -> None:
+def demo(ctx, database: str, force: bool, export_dir: str | None, teams: int, n_weeks: int,
+         seed: int, dashboards_dir: str) -> None:
     """Make realistic demo exports and import them into a fresh SQLite database.
 
     The exports cover TEAMS teams over the last WEEKS complete weeks; they are imported through
     the real importers, this week's KPIs are shown, and each team's weekly dashboard is written
-    to DIR.
+    to DIR. An existing --database file is replaced only if an earlier demo made it (or with
+    --force).
     """
     import dataclasses
     import tempfile
 
     from metrics import weeks
-    from storage.demo_exports import DemoShape, generate, team_codes
+    from storage.demo_exports import DemoShape, generate, is_demo_database, mark_demo, team_codes
 
     edge = _edge(ctx)
+    target = pathlib.Path(database)
+    if not export_dir and target.exists() and not force and not is_demo_database(target):
+        raise UserError(f"{target} exists and is not a teampuls demo database: the demo "
+                        "would replace it. Name another file with --database, or give "
+                        "--force to replace it.")
     last = weeks.last_complete(edge.today)
     exports = generate(weeks.monday(last), DemoShape(teams=teams, weeks=n_weeks, seed=seed))
     if export_dir:
@@ -676,7 +684,6 @@ def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, s
         click.echo(f"Import them with: teampuls import {' '.join(str(p) for p in paths)}")
         return
 
-    target = pathlib.Path(database)
     for suffix in ("", "-wal", "-shm"):
         pathlib.Path(f"{target}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{target}"
@@ -693,6 +700,7 @@ def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, s
                 add_team(session, code, TeamChanges(name=name))
             result = run_import(session, [(p, None) for p in paths],
                                 max_bytes=edge.settings.import_max_bytes)
+            mark_demo(session, f"teampuls demo: {teams} teams, {n_weeks} weeks, seed {seed}")
     click.echo(f"Demo database {target}: {teams} teams over {n_weeks} weeks.")
     click.echo(_import_summary(result, len(paths)))
     click.echo("")

@@ -384,3 +384,13 @@ class KpiVersion(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
+
+
+class Meta(Base):
+    """Facts about the database itself, one row each: ``demo`` marks a database that
+    ``teampuls demo`` made (and may make afresh)."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
