@@ -347,16 +347,39 @@ def _describe_team(team, edge: Edge) -> str:
 # -- run and chat -----------------------------------------------------------------------------
 
 @teampuls.command()
+@click.option("--grace", default=5.0, show_default=True, type=click.FloatRange(0, 300),
+              metavar="SECONDS", help="On SIGTERM or SIGINT: how long answers in hand may take "
+              "to finish before the bot stops without them.")
 @click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535),
               help="HTTP mode: the port to listen on.")
 @click.option("--host", default="0.0.0.0", show_default=True, help="HTTP mode: the address to listen on.")
 @click.pass_context
-def run(ctx: click.Context, port: int, host: str) -> None:
+def run(ctx: click.Context, grace: float, port: int, host: str) -> None:
     """Start the Slack bot.
 
     Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP mode, serving Slack's requests on
     /slack/events (signed with SLACK_SIGNING_SECRET) and a health check on /healthz.
+    SIGTERM or SIGINT (Ctrl-C) stops it: no new requests, the answers in hand get --grace
+    seconds to finish, and the drawing processes end with it.
     """
+    from bot.shutdown import Shutdown, Stop
+
+    shutdown = Shutdown(grace)
+    shutdown.install()
+    started: dict = {"shutdown": shutdown}
+    try:
+        _run(ctx, port, host, started)
+    except Stop:
+        pass
+    finally:
+        shutdown.wind_down(scheduler=started.get("scheduler"), answers=started.get("answers"),
+                           drawing=started.get("drawing"))
+    if shutdown.signal is not None:
+        shutdown.exit()
+
+
+def _run(ctx: click.Context, port: int, host: str, started: dict) -> None:
+    """``run`` itself; what needs ending at the stop goes into ``started`` as it starts."""
     import logging
     import sys
     import threading
@@ -387,14 +410,16 @@ def run(ctx: click.Context, port: int, host: str) -> None:
     # Acknowledgements must not wait behind answers for Python's lock: hand it over every
     # millisecond instead of every five (the answers mostly wait on Slack and the drawing).
     sys.setswitchinterval(ACK_SWITCH_INTERVAL)
-    drawing = Drawing(workers())
+    with started["shutdown"].deferred():
+        drawing = started["drawing"] = Drawing(workers())
     app, bot = create_app(edge, Gateway(client), drawing)
+    started["answers"] = bot.answers
     threading.Thread(target=bot.sync_members_logged, name="teampuls-members", daemon=True).start()
     bot.answers.submit(bot.warm_kpis)
     poster = _poster(edge, draw=drawing.png, cache=bot.kpis)
     reminders = Reminders(edge, poster.gateway)
     alerts = CoachAlerts(edge, poster.gateway, draw=drawing.png, poster=poster.poster)
-    Scheduler([
+    scheduler = started["scheduler"] = Scheduler([
         Job("weekly dashboard", POSTING_TICK_SECONDS, poster.run_and_log),
         Job("follow-up reminders", POSTING_TICK_SECONDS, reminders.run_due),
         Job("coach alerts", POSTING_TICK_SECONDS, alerts.when_due),
@@ -402,7 +427,8 @@ def run(ctx: click.Context, port: int, host: str) -> None:
         Job("capacity digest", POSTING_TICK_SECONDS,
             CapacityDigest(edge, poster.gateway, poster=poster.poster).when_due),
         Job("retention", 24 * 3600, lambda: retention(edge, settings.retention_months)),
-    ]).start()
+    ])
+    scheduler.start()
     if edge.engine.dialect.name == "sqlite":
         log.info("SQLite: run one replica of the bot (several replicas need PostgreSQL)")
     click.echo(f"teampuls runs as {identity.get('user', '?')} in {identity.get('team', '?')} "

@@ -35,6 +35,21 @@ REQUIRED: dict[str, tuple] = {
 
 
 @dataclass
+class Held:
+    """A call held by ``SlackStandIn.hold_next``: ``arrived`` is set while it waits."""
+
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def wait_arrived(self, timeout: float = 30.0) -> None:
+        if not self.arrived.wait(timeout):
+            raise AssertionError(f"no held call arrived within {timeout} s")
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class Call:
     method: str
     args: dict
@@ -51,6 +66,7 @@ class SlackStandIn:
         self.not_in: set[str] = set()  # channels the bot is not a member of
         self._failures: dict[str, list[tuple[int, dict, dict]]] = {}
         self._after: dict[str, list[tuple[int, dict, dict]]] = {}  # answers after doing it
+        self._holds: dict[str, list[Held]] = {}  # method -> calls to hold, in order
         self.messages: dict[str, list[dict]] = {}  # channel -> posted messages, oldest first
         self.archived: set[str] = set()  # channels that are archived
         # Rate limits enforced like Slack's: method -> calls allowed per minute, and
@@ -72,6 +88,11 @@ class SlackStandIn:
         self._thread.start()
 
     def close(self) -> None:
+        with self._lock:
+            holds = [held for waiting in self._holds.values() for held in waiting]
+            self._holds.clear()
+        for held in holds:
+            held.release()
         self.server.shutdown()
         self.server.server_close()
 
@@ -105,6 +126,15 @@ class SlackStandIn:
                        "users.info": 100}
         self.per_channel_per_second = 1
         self.speed = speed
+
+    def hold_next(self, method: str) -> Held:
+        """The next call of ``method`` waits, before Slack acts on it, until the test releases
+        it (then it is done and answered as usual, if its caller is still there): a barrier
+        for a test that acts while a call is in flight."""
+        held = Held()
+        with self._lock:
+            self._holds.setdefault(method, []).append(held)
+        return held
 
     def posted(self, channel: str) -> list[dict]:
         """The messages posted in ``channel``, oldest first."""
@@ -162,6 +192,12 @@ class SlackStandIn:
         return None
 
     def _answer(self, method: str, args: dict, token: str | None) -> tuple[int, dict, dict]:
+        with self._lock:
+            waiting = self._holds.get(method)
+            held = waiting.pop(0) if waiting else None
+        if held is not None:
+            held.arrived.set()
+            held.released.wait()
         with self._changed:
             self.calls.append(Call(method, args))
             self._changed.notify_all()
