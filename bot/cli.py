@@ -615,10 +615,16 @@ def post_weekly(ctx, team_codes: tuple[str, ...], week: str | None, dry_run: boo
     outcomes = poster.post(codes, chosen)
     for outcome in outcomes:
         click.echo(outcome.describe())
-    troubled = [o for o in outcomes if o.result in ("failed", "later", "no channel")]
-    click.echo(f"{len(outcomes) - len(troubled)} of {len(outcomes)} dashboards for "
-               f"{weeks.label(chosen)} are posted.")
-    if troubled:
+    from bot.weekly_dashboard import POSTED
+
+    posted = sum(o.result in POSTED for o in outcomes)
+    skipped = sum(o.result == "skipped" for o in outcomes)
+    pending = sum(o.result == "pending" for o in outcomes)
+    click.echo(f"{posted} of {len(outcomes)} dashboards for {weeks.label(chosen)} are posted"
+               + (f"; {skipped} skipped" if skipped else "")
+               + (f"; {pending} pending (claimed by another poster, tried again when said "
+                  "above)" if pending else "") + ".")
+    if posted + skipped < len(outcomes):
         ctx.exit(1)
 
 

@@ -204,6 +204,11 @@ class Claimable:
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     first_claimed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # The claiming process (``storage.claims.Claimant``): a claim of a process that is gone
+    # from this host is taken over at once instead of after the lease.
+    claimed_host: Mapped[str | None] = mapped_column(String(255))
+    claimed_pid: Mapped[int | None] = mapped_column(Integer)
+    claimed_start: Mapped[str | None] = mapped_column(String(128))
 
 
 class DashboardDelivery(Claimable, Base):
