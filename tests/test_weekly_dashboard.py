@@ -353,6 +353,29 @@ def test_a_claim_held_elsewhere_is_reported_pending_with_when_it_is_retried(team
     assert standin.posted(CHANNELS["VOJ-N"]) == []
 
 
+def test_a_dashboard_a_live_poster_here_is_posting_is_waited_for_not_counted_as_posted(
+        teams, edge, standin):
+    with edge.sessions.begin() as session:  # this test's process is the other poster
+        team_id = {p.code: p.id for p in WeeklyPoster(edge, None).plans()}["VOJ-N"]
+        claim = deliveries.claim(session, team_id, WEEK, "live-poster",
+                                 dt.datetime.now(dt.timezone.utc), dt.timedelta(seconds=900))
+    edge.engine.dispose()
+    process = _post_weekly(edge, standin)
+    try:
+        standin.wait_for(lambda: sum(len(p) for p in _posts(standin).values()) == 3, timeout=60)
+        assert process.poll() is None  # it waits for the one being posted here
+        with edge.sessions.begin() as session:
+            assert deliveries.mark_sent(session, claim, "live-poster", CHANNELS["VOJ-N"],
+                                        "1765000000.000100", dt.datetime.now(dt.timezone.utc))
+        output, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.communicate()
+    assert process.returncode == 0, output
+    assert "VOJ-N 2025-W50: already (posted earlier)" in output
+    assert "4 of 4 dashboards for 2025-W50 are posted." in output
+
+
 def test_two_replicas_started_at_once_post_each_dashboard_once(teams, edge, standin):
     edge.engine.dispose()
     processes = [_post_weekly(edge, standin) for _ in range(2)]
