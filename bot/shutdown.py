@@ -80,6 +80,7 @@ class Shutdown:
                   drawing: Drawing | None) -> None:
         """End the bot's work and children (within the grace period when signalled; without a
         signal, as after a failed start, the answers are not waited for)."""
+        self._deferring = True  # a signal now must not cut the stop short: it is under way
         if self.deadline is None:
             self.deadline = time.monotonic()
         if scheduler is not None:
