@@ -352,7 +352,8 @@ def _describe_team(team, edge: Edge) -> str:
               "to finish before the bot stops without them.")
 @click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535),
               help="HTTP mode: the port to listen on.")
-@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP mode: the address to listen on.")
+@click.option("--host", default=None, help="HTTP mode: the address to listen on [default: "
+              "TEAMPULS_HTTP_HOST, 127.0.0.1].")
 @click.pass_context
 def run(ctx: click.Context, grace: float, port: int, host: str) -> None:
     """Start the Slack bot.
@@ -436,7 +437,7 @@ def _run(ctx: click.Context, port: int, host: str, started: dict) -> None:
     if mode == "socket":
         serve_socket_mode(app, settings.slack_app_token)
     else:
-        serve_http(app, host, port)
+        serve_http(app, settings, host or settings.http_host, port)
 
 
 POSTING_TICK_SECONDS = 60

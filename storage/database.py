@@ -30,14 +30,15 @@ def normalize_url(url: str) -> str:
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                               hide_parameters=True)  # no typed text in logs or errors
         event.listen(engine, "connect", _sqlite_pragmas)
         # Python's sqlite3 opens transactions only before INSERT, UPDATE and DELETE, so DDL and
         # reads would run outside the transaction; SQLAlchemy's recipe for transactional DDL
         # ("Serializable isolation / Savepoints / Transactional DDL") lets it emit BEGIN itself.
         event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

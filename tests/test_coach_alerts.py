@@ -136,7 +136,7 @@ def test_discuss_leaves_a_neutral_note_for_the_rapporter(edge, kpis, standin):
         standin.wait_for(lambda: standin.responses.get("not-mine"))
         assert "not sent to you" in standin.responses["not-mine"][0]["text"]
     finally:
-        slack.bot.answers.shutdown(wait=True)
+        slack.bot.shutdown(wait=True)
     with edge.sessions.begin() as session:
         counts = coach_alerts.usefulness(session, NOW - dt.timedelta(days=30))
     assert counts == {"sick_leave": {"discuss": 1, "not_useful": 1}}
