@@ -373,7 +373,7 @@ def run(ctx: click.Context, grace: float, port: int, host: str) -> None:
     except Stop:
         pass
     finally:
-        shutdown.wind_down(scheduler=started.get("scheduler"), answers=started.get("answers"),
+        shutdown.wind_down(scheduler=started.get("scheduler"), pools=started.get("pools", ()),
                            drawing=started.get("drawing"))
     if shutdown.signal is not None:
         shutdown.exit()
@@ -414,7 +414,7 @@ def _run(ctx: click.Context, port: int, host: str, started: dict) -> None:
     with started["shutdown"].deferred():
         drawing = started["drawing"] = Drawing(workers())
     app, bot = create_app(edge, Gateway(client), drawing)
-    started["answers"] = bot.answers
+    started["pools"] = (bot.answers, bot.fast)
     threading.Thread(target=bot.sync_members_logged, name="teampuls-members", daemon=True).start()
     bot.answers.submit(bot.warm_kpis)
     poster = _poster(edge, draw=drawing.png, cache=bot.kpis)

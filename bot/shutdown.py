@@ -76,20 +76,24 @@ class Shutdown:
             return 0.0
         return max(0.0, self.deadline - reserve - time.monotonic())
 
-    def wind_down(self, *, scheduler: Scheduler | None, answers: ThreadPoolExecutor | None,
+    def wind_down(self, *, scheduler: Scheduler | None, pools: tuple[ThreadPoolExecutor, ...],
                   drawing: Drawing | None) -> None:
         """End the bot's work and children (within the grace period when signalled; without a
-        signal, as after a failed start, the answers are not waited for)."""
+        signal, as after a failed start, the answers are not waited for). ``pools``: the
+        thread pools that answer (their answers in hand may finish)."""
         self._deferring = True  # a signal now must not cut the stop short: it is under way
         if self.deadline is None:
             self.deadline = time.monotonic()
         if scheduler is not None:
             scheduler.stop(timeout=0)  # a run in progress is abandoned with the rest
-        if answers is not None:
-            answers.shutdown(wait=False)  # no new answers; the queued ones may still run
-            unfinished = _join(list(answers._threads), self.left(DRAWING_SECONDS))  # noqa: SLF001
-            if unfinished:  # the queue holds the pool's end marker besides any answers
-                queued = max(0, answers._work_queue.qsize() - 1)  # noqa: SLF001
+        if pools:
+            for pool in pools:
+                pool.shutdown(wait=False)  # no new answers; the queued ones may still run
+            # The pools list neither their threads nor their queues publicly.
+            threads = [t for pool in pools for t in pool._threads]  # noqa: SLF001
+            unfinished = _join(threads, self.left(DRAWING_SECONDS))
+            if unfinished:  # each queue holds its pool's end marker besides any answers
+                queued = sum(max(0, pool._work_queue.qsize() - 1) for pool in pools)  # noqa: SLF001
                 log.warning("stopping: %d answer(s) in hand and %d queued abandoned", unfinished,
                             queued)
             else:

@@ -164,13 +164,13 @@ def _stopped_in_time(bot: Bot, number: int) -> float:
 
 def test_sigterm_lets_the_answer_in_hand_finish_and_ends_every_child(running, standin):
     children = _draw_a_chart(running, standin)
-    held = standin.hold_next("chat.postEphemeral")  # the next answer stays in hand ...
+    standin.hold("chat.postEphemeral")  # the next answer stays in hand ...
     running.post(command(f"sick {WEEK}", standin=standin))
-    held.wait_arrived()
+    standin.wait_for(lambda: standin.waiting("chat.postEphemeral"), timeout=60)
     running.process.send_signal(signal.SIGTERM)
     running.wait_for_line("SIGTERM: teampuls stops taking work")
     began = time.monotonic()
-    held.release()  # ... until the bot is stopping; then it may finish
+    standin.release("chat.postEphemeral")  # ... until the bot is stopping; then it finishes
     running.process.wait(timeout=GRACE + MARGIN)
     assert time.monotonic() - began < GRACE + MARGIN
     assert running.process.returncode == 0, "".join(running.output)
@@ -183,9 +183,9 @@ def test_sigterm_lets_the_answer_in_hand_finish_and_ends_every_child(running, st
 def test_sigint_abandons_an_answer_stuck_past_the_grace_period_and_ends_every_child(
         running, standin):
     children = _draw_a_chart(running, standin)
-    held = standin.hold_next("chat.postEphemeral")  # Slack never answers this one
+    standin.hold("chat.postEphemeral")  # Slack does not answer this one in time
     running.post(command(f"sick {WEEK}", standin=standin))
-    held.wait_arrived()
+    standin.wait_for(lambda: standin.waiting("chat.postEphemeral"), timeout=60)
     seconds = _stopped_in_time(running, signal.SIGINT)
     assert GRACE - 0.5 <= seconds < GRACE + MARGIN  # it waited for the answer, not longer
     assert running.process.returncode == 0, "".join(running.output)

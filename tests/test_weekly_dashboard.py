@@ -311,17 +311,17 @@ def test_posters_killed_mid_post_are_taken_over_at_once_and_post_each_dashboard_
     it finds the post that landed, posts the others, and says so."""
     edge.engine.dispose()
     for method in ("files.completeUploadExternal", "chat.postMessage"):
-        held = standin.hold_next(method)
+        standin.hold(method)
         process = _post_weekly(edge, standin)
         try:
-            held.wait_arrived(60)
+            standin.wait_for(lambda m=method: standin.waiting(m), timeout=60)
             process.kill()  # SIGKILL: no clean-up of any kind
         finally:
             process.kill()
             process.communicate()
         with edge.sessions.begin() as session:
             assert any(r.state == "claimed" for r in deliveries.records(session))
-        held.release()  # Slack goes on with the call of the dead poster
+        standin.release(method)  # Slack goes on with the calls of the dead poster
     final = _post_weekly(edge, standin)
     output, _ = final.communicate(timeout=120)
     assert final.returncode == 0, output
