@@ -351,17 +351,40 @@ def _describe_team(team, edge: Edge) -> str:
 # -- run and chat -----------------------------------------------------------------------------
 
 @teampuls.command()
+@click.option("--grace", default=5.0, show_default=True, type=click.FloatRange(0, 300),
+              metavar="SECONDS", help="On SIGTERM or SIGINT: how long answers in hand may take "
+              "to finish before the bot stops without them.")
 @click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535),
               help="HTTP mode: the port to listen on.")
 @click.option("--host", default=None, help="HTTP mode: the address to listen on [default: "
               "TEAMPULS_HTTP_HOST, 127.0.0.1].")
 @click.pass_context
-def run(ctx: click.Context, port: int, host: str) -> None:
+def run(ctx: click.Context, grace: float, port: int, host: str) -> None:
     """Start the Slack bot.
 
     Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP mode, serving Slack's requests on
     /slack/events (signed with SLACK_SIGNING_SECRET) and a health check on /healthz.
+    SIGTERM or SIGINT (Ctrl-C) stops it: no new requests, the answers in hand get --grace
+    seconds to finish, and the drawing processes end with it.
     """
+    from bot.shutdown import Shutdown, Stop
+
+    shutdown = Shutdown(grace)
+    shutdown.install()
+    started: dict = {"shutdown": shutdown}
+    try:
+        _run(ctx, port, host, started)
+    except Stop:
+        pass
+    finally:
+        shutdown.wind_down(scheduler=started.get("scheduler"), pools=started.get("pools", ()),
+                           drawing=started.get("drawing"))
+    if shutdown.signal is not None:
+        shutdown.exit()
+
+
+def _run(ctx: click.Context, port: int, host: str, started: dict) -> None:
+    """``run`` itself; what needs ending at the stop goes into ``started`` as it starts."""
     import logging
     import sys
     import threading
@@ -392,14 +415,16 @@ def run(ctx: click.Context, port: int, host: str) -> None:
     # Acknowledgements must not wait behind answers for Python's lock: hand it over every
     # millisecond instead of every five (the answers mostly wait on Slack and the drawing).
     sys.setswitchinterval(ACK_SWITCH_INTERVAL)
-    drawing = Drawing(workers())
+    with started["shutdown"].deferred():
+        drawing = started["drawing"] = Drawing(workers())
     app, bot = create_app(edge, Gateway(client), drawing)
+    started["pools"] = (bot.answers, bot.fast)
     threading.Thread(target=bot.sync_members_logged, name="teampuls-members", daemon=True).start()
     bot.answers.submit(bot.warm_kpis)
     poster = _poster(edge, draw=drawing.png, cache=bot.kpis)
     reminders = Reminders(edge, poster.gateway)
     alerts = CoachAlerts(edge, poster.gateway, draw=drawing.png, poster=poster.poster)
-    Scheduler([
+    scheduler = started["scheduler"] = Scheduler([
         Job("weekly dashboard", POSTING_TICK_SECONDS, poster.run_and_log),
         Job("follow-up reminders", POSTING_TICK_SECONDS, reminders.run_due),
         Job("coach alerts", POSTING_TICK_SECONDS, alerts.when_due),
@@ -407,7 +432,8 @@ def run(ctx: click.Context, port: int, host: str) -> None:
         Job("capacity digest", POSTING_TICK_SECONDS,
             CapacityDigest(edge, poster.gateway, poster=poster.poster).when_due),
         Job("retention", 24 * 3600, lambda: retention(edge, settings.retention_months)),
-    ]).start()
+    ])
+    scheduler.start()
     if edge.engine.dialect.name == "sqlite":
         log.info("SQLite: run one replica of the bot (several replicas need PostgreSQL)")
     click.echo(f"teampuls runs as {identity.get('user', '?')} in {identity.get('team', '?')} "
@@ -601,10 +627,16 @@ def post_weekly(ctx, team_codes: tuple[str, ...], week: str | None, dry_run: boo
     outcomes = poster.post(codes, chosen)
     for outcome in outcomes:
         click.echo(outcome.describe())
-    troubled = [o for o in outcomes if o.result in ("failed", "later", "no channel")]
-    click.echo(f"{len(outcomes) - len(troubled)} of {len(outcomes)} dashboards for "
-               f"{weeks.label(chosen)} are posted.")
-    if troubled:
+    from bot.weekly_dashboard import POSTED
+
+    posted = sum(o.result in POSTED for o in outcomes)
+    skipped = sum(o.result == "skipped" for o in outcomes)
+    pending = sum(o.result == "pending" for o in outcomes)
+    click.echo(f"{posted} of {len(outcomes)} dashboards for {weeks.label(chosen)} are posted"
+               + (f"; {skipped} skipped" if skipped else "")
+               + (f"; {pending} pending (claimed by another poster, tried again when said "
+                  "above)" if pending else "") + ".")
+    if posted + skipped < len(outcomes):
         ctx.exit(1)
 
 
@@ -655,7 +687,9 @@ def _typed_lines(prompt: str):
 
 @teampuls.command()
 @click.option("--database", "database", default="teampuls-demo.db", show_default=True,
-              metavar="PATH", help="SQLite file to create afresh for the demo.")
+              metavar="PATH", help="SQLite file to create afresh for the demo (an existing "
+              "file is replaced only if an earlier demo made it, or with --force).")
+@click.option("--force", is_flag=True, help="Replace --database even if it is not a demo's.")
 @click.option("--export", "export_dir", metavar="DIR",
               help="Only write the demo's CSV exports to DIR; import nothing.")
 @click.option("--teams", default=6, show_default=True, type=click.IntRange(2, 1000))
@@ -665,21 +699,27 @@ def _typed_lines(prompt: str):
               show_default=True, metavar="DIR",
               help="Folder for each team's weekly dashboard (image and Slack message).")
 @click.pass_context
-def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, seed: int,
-         dashboards_dir: str) -> None:
+def demo(ctx, database: str, force: bool, export_dir: str | None, teams: int, n_weeks: int,
+         seed: int, dashboards_dir: str) -> None:
     """Make realistic demo exports and import them into a fresh SQLite database.
 
     The exports cover TEAMS teams over the last WEEKS complete weeks; they are imported through
     the real importers, this week's KPIs are shown, and each team's weekly dashboard is written
-    to DIR.
+    to DIR. An existing --database file is replaced only if an earlier demo made it (or with
+    --force).
     """
     import dataclasses
     import tempfile
 
     from metrics import weeks
-    from storage.demo_exports import DemoShape, generate, team_codes
+    from storage.demo_exports import DemoShape, generate, is_demo_database, mark_demo, team_codes
 
     edge = _edge(ctx)
+    target = pathlib.Path(database)
+    if not export_dir and target.exists() and not force and not is_demo_database(target):
+        raise UserError(f"{target} exists and is not a teampuls demo database: the demo "
+                        "would replace it. Name another file with --database, or give "
+                        "--force to replace it.")
     last = weeks.last_complete(edge.today)
     exports = generate(weeks.monday(last), DemoShape(teams=teams, weeks=n_weeks, seed=seed))
     if export_dir:
@@ -688,7 +728,6 @@ def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, s
         click.echo(f"Import them with: teampuls import {' '.join(str(p) for p in paths)}")
         return
 
-    target = pathlib.Path(database)
     for suffix in ("", "-wal", "-shm"):
         pathlib.Path(f"{target}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{target}"
@@ -706,6 +745,7 @@ def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, s
                     add_team(session, code, TeamChanges(name=name))
                 result = run_import(session, [(p, None) for p in paths],
                                     max_bytes=edge.settings.import_max_bytes)
+                mark_demo(session, f"teampuls demo: {teams} teams, {n_weeks} weeks, seed {seed}")
         except ImportRefused as refused:  # reported as `teampuls import` reports it
             for line in refused.lines():
                 click.echo(line, err=True)

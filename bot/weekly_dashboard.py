@@ -21,6 +21,7 @@ Slack's published rate limits.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -57,6 +58,8 @@ EVENT_TYPE = "teampuls_weekly_dashboard"
 SERVER_RETRIES = 4
 BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0)
 POST_WORKERS = 16
+POSTED = ("sent", "found", "already")  # outcomes of a dashboard that is in its channel
+SETTLE_SECONDS = 0.25  # how often ``post`` looks at a dashboard another live poster is posting
 @dataclass(frozen=True)
 class TeamPlan:
     id: int
@@ -69,8 +72,10 @@ class TeamPlan:
 class Outcome:
     team: str
     week: int
-    result: str  # sent, found, busy, failed, later, skipped, no channel
+    result: str  # sent, found, already, pending, failed, later, skipped, no channel
     detail: str = ""
+    # pending: the claim's holder is alive on this host (it may finish any moment)
+    holder_alive: bool = dataclasses.field(default=False, compare=False)
 
     def describe(self) -> str:
         text = f"{self.team} {weeks.label(self.week)}: {self.result}"
@@ -179,7 +184,7 @@ class WeeklyPoster:
         """``run_due`` as the scheduler runs it: what happened goes to the log."""
         outcomes = self.run_due()
         for outcome in outcomes:
-            level = logging.INFO if outcome.result in ("sent", "found", "busy") else logging.WARNING
+            level = logging.INFO if outcome.result in POSTED + ("pending",) else logging.WARNING
             log.log(level, "weekly dashboard %s", outcome.describe())
         return outcomes
 
@@ -192,7 +197,21 @@ class WeeklyPoster:
             for plan in plans:
                 deliveries.retry_failed(session, plan.id, week)
         outcomes = [Outcome(p.code, week, "no channel") for p in plans if p.channel is None]
-        return outcomes + self._post_all([(p, week) for p in plans if p.channel is not None])
+        jobs = [(p, week) for p in plans if p.channel is not None]
+        return outcomes + self._settle(jobs, self._post_all(jobs))
+
+    def _settle(self, jobs: list[tuple[TeamPlan, int]], outcomes: list[Outcome]) -> list[Outcome]:
+        """Wait for the dashboards that another poster on this host is posting right now, until
+        they are posted or that poster is gone (then they are taken over and posted here); a
+        claim of a poster elsewhere is reported pending, with when it will be tried again."""
+        deadline = time.monotonic() + self._lease.total_seconds()
+        settled = list(outcomes)
+        for n, ((plan, week), outcome) in enumerate(zip(jobs, outcomes, strict=True)):
+            while outcome.holder_alive and time.monotonic() < deadline:
+                self.sleep(SETTLE_SECONDS)
+                outcome = self._deliver(plan, week)
+            settled[n] = outcome
+        return settled
 
     # -- posting ------------------------------------------------------------------------------
 
@@ -210,7 +229,7 @@ class WeeklyPoster:
         with self.edge.sessions.begin() as session:
             claim = deliveries.claim(session, plan.id, week, self.poster, now, self._lease)
         if claim is None:
-            return Outcome(plan.code, week, "busy", "posted, or being posted, by another")
+            return self._held(plan, week)
         try:
             return self._attempt(plan, claim)
         except Permanent as refusal:
@@ -223,6 +242,31 @@ class WeeklyPoster:
             with self.edge.sessions.begin() as session:
                 deliveries.release(session, claim, self.poster, reason)
             return Outcome(plan.code, week, "later", reason)
+
+    def _held(self, plan: TeamPlan, week: int) -> Outcome:
+        """What became of a dashboard that could not be claimed: posted (or failed, or
+        skipped) already, or claimed by another poster that is alive or may be."""
+        with self.edge.sessions.begin() as session:
+            hold = deliveries.hold(session, plan.id, week, self._lease)
+        if hold is None:  # pragma: no cover - a claim always leaves a record
+            return Outcome(plan.code, week, "later", "no delivery record")
+        if hold.state == "sent":
+            return Outcome(plan.code, week, "already", "posted earlier")
+        if hold.state in ("failed", "skipped"):
+            return Outcome(plan.code, week, hold.state, "recorded by another poster")
+        if hold.state != "claimed":
+            return Outcome(plan.code, week, "pending", "released by another poster; "
+                                                        "tried again at the next run")
+        who = hold.claimant.describe() if hold.claimant else "another poster"
+        zone = self.edge.current().tzinfo
+        retry = f"{hold.retry_at.astimezone(zone):%Y-%m-%d %H:%M:%S %Z}"
+        if hold.alive:
+            detail = (f"being posted by {who} since {hold.since.astimezone(zone):%H:%M:%S}; "
+                      f"if it stops, tried again from {retry}")
+        else:
+            detail = (f"claimed by {who} at {hold.since.astimezone(zone):%H:%M:%S}, not "
+                      f"posted; tried again from {retry}, when its lease runs out")
+        return Outcome(plan.code, week, "pending", detail, holder_alive=hold.alive)
 
     def _attempt(self, plan: TeamPlan, claim: deliveries.Claim) -> Outcome:
         payload = marker(plan.code, claim.week)["event_payload"]

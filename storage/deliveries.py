@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storage.claims import as_utc, claim_row, finish_row, insert_for
+from storage.claims import Claimant, Hold, as_utc, claim_row, finish_row, hold_of, insert_for
 from storage.models import DashboardDelivery
 
 FINAL = ("sent", "skipped", "failed")
@@ -29,17 +29,22 @@ class Claim:
 
 
 def claim(session: Session, team_id: int, week: int, poster: str, now: dt.datetime,
-          lease: dt.timedelta) -> Claim | None:
-    """Claim the delivery of ``week`` for ``team_id``; None when another poster has it or it is
-    done (sent, skipped or failed)."""
+          lease: dt.timedelta, claimant: Claimant | None = None) -> Claim | None:
+    """Claim the delivery of ``week`` for ``team_id``; None when another poster has it (and
+    is not known to be dead) or it is done (sent, skipped or failed): ``hold`` says which."""
     row_id = claim_row(session, DashboardDelivery, {"team_id": team_id, "week": week}, poster,
-                       now, lease)
+                       now, lease, claimant)
     if row_id is None:
         return None
     row = session.execute(
         select(DashboardDelivery.attempts, DashboardDelivery.first_claimed_at,
                DashboardDelivery.file_id).where(DashboardDelivery.id == row_id)).one()
     return Claim(row_id, team_id, week, row.attempts, as_utc(row.first_claimed_at), row.file_id)
+
+
+def hold(session: Session, team_id: int, week: int, lease: dt.timedelta) -> Hold | None:
+    """Why the delivery could not be claimed (``storage.claims.Hold``); None: no record."""
+    return hold_of(session, DashboardDelivery, {"team_id": team_id, "week": week}, lease)
 
 
 def _finish(session: Session, claim_: Claim, poster: str, **values) -> bool:

@@ -226,3 +226,31 @@ def _team(rng, index: int, code: str, days: np.ndarray, shape: DemoShape):
     hours = pd.concat([hour_rows, temp_rows], ignore_index=True).sort_values(
         ["date", "employee_id"], kind="stable")
     return staff, hours, visits, norms
+
+
+DEMO_MARK = "demo"  # the key of the ``meta`` row that marks a demo database
+
+
+def mark_demo(session, description: str) -> None:
+    """Mark the database as made by ``teampuls demo`` (so that a later demo may replace it)."""
+    from storage.models import Meta
+
+    session.merge(Meta(key=DEMO_MARK, value=description[:200]))
+
+
+def is_demo_database(path: pathlib.Path) -> bool:
+    """True when the SQLite file at ``path`` carries the demo mark. Read without changing
+    anything (no upgrade, no WAL set-up); a file that is not a teampuls database is not one."""
+    import sqlite3
+
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        row = connection.execute("SELECT value FROM meta WHERE key = ?", (DEMO_MARK,)).fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        connection.close()
+    return row is not None

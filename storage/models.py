@@ -204,6 +204,11 @@ class Claimable:
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     first_claimed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # The claiming process (``storage.claims.Claimant``): a claim of a process that is gone
+    # from this host is taken over at once instead of after the lease.
+    claimed_host: Mapped[str | None] = mapped_column(String(255))
+    claimed_pid: Mapped[int | None] = mapped_column(Integer)
+    claimed_start: Mapped[str | None] = mapped_column(String(128))
 
 
 class DashboardDelivery(Claimable, Base):
@@ -396,3 +401,13 @@ class ImportRun(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     kpi_version: Mapped[int] = mapped_column(BigInteger)
+
+
+class Meta(Base):
+    """Facts about the database itself, one row each: ``demo`` marks a database that
+    ``teampuls demo`` made (and may make afresh)."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

@@ -101,6 +101,23 @@ def test_a_crash_after_sending_does_not_send_twice(edge, kpis, standin):
         assert {m.state for m in session.scalars(select(AlertMessage))} == {"sent"}
 
 
+def test_an_alert_claimed_by_a_killed_poster_is_sent_at_once_not_after_the_lease(
+        edge, kpis, standin):
+    from storage.claims import claim_row
+    from tests.test_claims import dead_claimant
+
+    clock = Clock(NOW)
+    alerts = _alerts(edge, standin, clock)
+    (alert_id,) = alerts.detect()
+    with edge.sessions.begin() as session:  # a poster claimed COACH's DM, then was killed
+        assert claim_row(session, AlertMessage, {"alert_id": alert_id, "user_id": COACH},
+                         "killed-poster", NOW, dt.timedelta(minutes=15),
+                         dead_claimant()) is not None
+    clock.now += dt.timedelta(seconds=30)  # well within the lease
+    assert alerts.run() == [alert_id, alert_id]
+    assert len(_dms(standin, COACH)) == 1 and len(_dms(standin, COACH2)) == 1
+
+
 def test_discuss_leaves_a_neutral_note_for_the_rapporter(edge, kpis, standin):
     clock = Clock(NOW)
     _alerts(edge, standin, clock).run()

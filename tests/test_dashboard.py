@@ -77,3 +77,30 @@ def test_the_demo_writes_every_teams_dashboard(cli, tmp_path):
         message = json.loads((tmp_path / "dashboards" / f"{code}.json").read_text("utf-8"))
         assert f"team {code}" in message["text"] and message["blocks"][0]["type"] == "section"
         assert (tmp_path / "dashboards" / f"{code}.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_demo_replaces_only_a_demo_database_unless_forced(cli, tmp_path):
+    import sqlite3
+
+    options = ("--teams", "2", "--weeks", "3", "--dashboards", tmp_path / "dashboards")
+    real = tmp_path / "teampuls.db"
+    cli("--database-url", f"sqlite:///{real}", "team", "add", "OWN", "--name", "Our team")
+    before = real.read_bytes()
+    refused = cli("demo", "--database", real, *options, ok=False)
+    assert refused.exit_code == 1
+    assert f"{real} exists and is not a teampuls demo database" in refused.output
+    assert "--force" in refused.output and real.read_bytes() == before
+
+    other = tmp_path / "notes.txt"
+    other.write_text("not a database\n", "utf-8")
+    assert cli("demo", "--database", other, *options, ok=False).exit_code == 1
+    assert other.read_text("utf-8") == "not a database\n"
+
+    demo = tmp_path / "demo.db"
+    cli("demo", "--database", demo, *options)
+    cli("demo", "--database", demo, *options)  # a demo's own database is made afresh
+
+    cli("demo", "--database", real, "--force", *options)
+    with sqlite3.connect(real) as connection:
+        codes = {row[0] for row in connection.execute("SELECT code FROM teams")}
+    assert "OWN" not in codes and codes

@@ -223,15 +223,19 @@ def test_charts_are_drawn_on_worker_processes_and_a_dead_worker_is_replaced():
                             week_label=str, legend=("a", "b", "c", "d", "e", "f"))
 
     drawing = Drawing(1)
-    png = drawing.png(figure())
-    assert png.startswith(b"\x89PNG") and png == to_png(figure())
-    workers = multiprocessing.active_children()
-    assert workers, "drawn on a worker process"
-    for worker in workers:
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.join()
-    assert drawing.png(figure()).startswith(b"\x89PNG")  # drawn all the same
-    assert drawing.png(figure()) == png  # and on new workers after that
+    try:
+        png = drawing.png(figure())
+        assert png.startswith(b"\x89PNG") and png == to_png(figure())
+        workers = multiprocessing.active_children()
+        assert workers, "drawn on a worker process"
+        for worker in workers:
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.join()
+        assert drawing.png(figure()).startswith(b"\x89PNG")  # drawn all the same
+        assert drawing.png(figure()) == png  # and on new workers after that
+    finally:
+        drawing.close(timeout=0)
+    assert not multiprocessing.active_children()  # every drawing process ended
 
 
 def test_percentiles_without_a_teams_own_value_match_a_list_without_it():
