@@ -40,6 +40,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.edge import Edge
 from bot.gateway import Gateway
+from bot.logs import error_classes
 from bot.slack_failures import Passing, Permanent, sorted_failure
 from metrics.posting_schedule import PostingTime, weeks_at
 from commands.i18n import Translator
@@ -235,7 +236,9 @@ class WeeklyPoster:
         except Permanent as refusal:
             return self._failed(plan, claim, refusal.code)
         except Exception as error:  # passing, or unexpected: the next run tries again
-            reason = str(error) or error.__class__.__name__
+            # A Passing reason is ours (Slack's status and code); any other error's message
+            # may hold data (SQL parameters), so only its classes are logged and kept.
+            reason = str(error) if isinstance(error, Passing) else error_classes(error)
             log.warning("weekly dashboard of %s for %s not posted this time (%s); it is tried "
                         "again", plan.code, weeks.label(week), reason,
                         exc_info=not isinstance(error, Passing))
