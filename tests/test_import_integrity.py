@@ -224,6 +224,25 @@ def test_a_file_changed_since_is_imported_again(cli, edge, tmp_path):
     assert "Imported 1 staff rows" in cli("import", path).output
 
 
+def test_the_same_files_imported_by_an_earlier_release_are_checked_again(cli, edge, tmp_path):
+    """After an upgrade whose rules differ, "the same files" are not the same import: they are
+    checked and computed by the new rules (here the last import's record is one an earlier
+    release wrote, whose fingerprint covered the files only)."""
+    import hashlib
+
+    from storage.models import ImportRun
+
+    path = write(tmp_path / "x.csv", STAFF_HEADER + "E1,T1,nurse,37,2025-01-06,\n")
+    cli("import", path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with edge.sessions.begin() as session:
+        last = session.scalars(select(ImportRun).order_by(ImportRun.id.desc())).first()
+        last.fingerprint = hashlib.sha256(f"staff:{digest}".encode()).hexdigest()
+    again = cli("import", path)
+    assert not again.output.startswith("Nothing changed")
+    assert "Imported 1 staff rows" in again.output
+
+
 # -- many errors ------------------------------------------------------------------------------
 
 def test_a_flood_of_errors_names_the_first_hundred_and_counts_the_rest(cli, edge, tmp_path):

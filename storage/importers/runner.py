@@ -9,8 +9,10 @@ imported again (``ImportResult.unchanged``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
+import importlib
 import pathlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -191,10 +193,28 @@ def run_import(session: Session, files: Sequence[tuple[pathlib.Path, str | None]
     return result
 
 
+# The modules whose code decides what an import stores and computes: after an upgrade that
+# changes any of them, the same files are checked and computed again, not "Nothing changed".
+RULE_MODULES = ("storage.importers.contract", "storage.importers.validation",
+                "storage.importers.reading", "storage.importers.loading", "storage.national_ids",
+                "storage.folding", "metrics.kpis", "metrics.kpi_compute",
+                "metrics.visit_components")
+
+
+@functools.cache
+def rules_digest() -> str:
+    """A digest of the source of the modules in ``RULE_MODULES`` (read once a process)."""
+    digest = hashlib.sha256()
+    for name in RULE_MODULES:
+        digest.update(pathlib.Path(importlib.import_module(name).__file__).read_bytes())
+    return digest.hexdigest()
+
+
 def _fingerprint(files: list[tuple[str, str]]) -> str:
-    """One digest of the files' kinds and contents, in order (a later file replaces rows of an
-    earlier one)."""
-    return hashlib.sha256("\n".join(f"{kind}:{digest}" for kind, digest in files)
+    """One digest of the rules' code and the files' kinds and contents, in order (a later file
+    replaces rows of an earlier one)."""
+    return hashlib.sha256("\n".join([f"rules:{rules_digest()}"] +
+                                     [f"{kind}:{digest}" for kind, digest in files])
                           .encode()).hexdigest()
 
 
