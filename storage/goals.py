@@ -396,7 +396,8 @@ class CitizenSearch:
         return {value for value in session.scalars(query.distinct()) if self.same(value)}
 
     def spans(self, text: str | None) -> list[tuple[int, int]]:
-        """Where ``text`` mentions the reference, not as part of a longer word or number."""
+        """Where ``text`` mentions the reference, not as part of a longer word or number
+        (a Danish or Norwegian ending after it, as in ``B-000004s``, is still a mention)."""
         from storage.folding import is_invisible
 
         if not text:
@@ -410,8 +411,12 @@ class CitizenSearch:
             after = end
             while after < len(text) and is_invisible(text[after]):
                 after += 1
+            # Letters after a reference that ends in a digit are an ending, not a longer
+            # reference ("B-000004s medicin", "B-000004ernes"): still a mention.
             glued = ((before >= 0 and _wordish(text[before]))
-                     or (after < len(text) and _wordish(text[after])))
+                     or (after < len(text) and (text[after].isdigit() or text[after] == "_"
+                                                if self.key[-1].isdigit()
+                                                else _wordish(text[after]))))
             if not glued:
                 found.append((start, end))
         return found

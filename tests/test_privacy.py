@@ -273,7 +273,8 @@ def citizens(cli, edge, teams, tmp_path):  # noqa: F811
         goals.edit_goal(session, MEMBER, other.id, _goal(
             ref="B-000007", what_matters="At se naboen igen", goal="Kaffe hver uge"), NOW)
         task = goals.add_follow_up(session, MEMBER, team_a, "Spørg B\u2212000004? Nej: "
-                                   "ring til B-000004's datter, ikke B-0000041 eller AB-000004",
+                                   "ring til B-000004's datter, ikke B-0000041 eller AB-000004; "
+                                   "tjek B-000004s medicin og B-000004ernes",
                                    MEMBER, dt.date(2026, 12, 1), NOW, citizen_ref="B-000007")
         kept = goals.add_follow_up(session, MEMBER, team_a, "b-000004 er en anden borger",
                                    MEMBER, dt.date(2026, 12, 1), NOW, citizen_ref="B-000008")
@@ -312,7 +313,8 @@ def test_erase_removes_look_alikes_and_redacts_mentions_in_other_texts(cli, edge
         assert history["what_matters"] == ("At se naboen [erased] igen", "At se naboen igen")
         assert history["goal"] == ("Kaffe med [erased] hver uge", "Kaffe hver uge")
         assert session.get(FollowUp, citizens["task"]).text == (
-            "Spørg [erased]? Nej: ring til [erased]'s datter, ikke B-0000041 eller AB-000004")
+            "Spørg [erased]? Nej: ring til [erased]'s datter, ikke B-0000041 eller AB-000004; "
+            "tjek [erased]s medicin og [erased]ernes")
         # References are case-sensitive (the contract does not fold case): b-000004 stays.
         assert session.get(FollowUp, citizens["kept"]).text == "b-000004 er en anden borger"
         assert sorted(session.scalars(select(Visit.citizen_ref))) == ["B-000007", "b-000004"]
