@@ -179,7 +179,7 @@ def kpi(ctx: click.Context, team_code: str, week: str | None, as_json: bool,
     with open_fetch(edge.settings.database_url) as fetch:
         report = kpi_report(fetch, team_code, index) if fetch else None
     if report is None:  # a new or outdated database: the full way creates or upgrades it
-        with edge.sessions.begin() as session:
+        with edge.reads.begin() as session:
             report = kpi_report(session_fetch(session), team_code, index)
     if as_json:
         click.echo(json.dumps({

@@ -1,7 +1,14 @@
 """Engines, sessions and schema upgrades.
 
-SQLite (the default) is opened in WAL mode with a busy timeout, and foreign keys on;
-PostgreSQL is reached through psycopg 3.
+SQLite (the default) is opened in WAL mode with a busy timeout, foreign keys and secure delete
+on; PostgreSQL is reached through psycopg 3.
+
+On SQLite a transaction begins IMMEDIATE (it takes the write lock at BEGIN, waiting for it up to
+the busy timeout) unless its sessions are made with ``read_only=True``: a deferred transaction
+that reads and then writes cannot wait for the lock — SQLite refuses the upgrade at once
+("database is locked") when another connection wrote since its read — so every transaction
+that may write says so up front, and reads stay deferred (they never wait for a writer in WAL
+mode).
 """
 
 from __future__ import annotations
@@ -34,10 +41,26 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # Python's sqlite3 opens transactions only before INSERT, UPDATE and DELETE, so DDL and
         # reads would run outside the transaction; SQLAlchemy's recipe for transactional DDL
-        # ("Serializable isolation / Savepoints / Transactional DDL") lets it emit BEGIN itself.
-        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+        # ("Serializable isolation / Savepoints / Transactional DDL") lets it emit BEGIN itself,
+        # IMMEDIATE or DEFERRED as the connection's execution options say.
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+SQLITE_BEGIN = "sqlite_begin"  # execution option: "IMMEDIATE" (the default) or "DEFERRED"
+
+
+def _sqlite_begin(connection) -> None:
+    mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+    if mode not in ("IMMEDIATE", "DEFERRED"):
+        raise ValueError(f"{SQLITE_BEGIN} must be IMMEDIATE or DEFERRED, not {mode!r}")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def reading(engine: Engine) -> Engine:
+    """``engine`` for transactions that only read: on SQLite they begin DEFERRED."""
+    return engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -48,11 +71,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA temp_store=MEMORY")
+    # Deleted rows (an erased citizen) are overwritten with zeros, not left in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: Engine, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions for transactions that may write; with ``read_only``, for ones that only read
+    (on SQLite those begin DEFERRED, see the module's docstring)."""
+    return sessionmaker(reading(engine) if read_only else engine, expire_on_commit=False)
 
 
 @contextlib.contextmanager
@@ -80,26 +107,8 @@ def bulk_load(sessions: sessionmaker[Session]) -> Iterator[Session]:
             raw.execute("PRAGMA foreign_keys=ON")
 
 
-def in_transaction(sessions: sessionmaker[Session], work, attempts: int = 6):
-    """Run ``work(session)`` in a transaction of its own and commit it. On SQLite a transaction
-    that read before it writes fails at once ("database is locked") when another connection
-    wrote in between — the busy timeout cannot help — so it is run again, a little later."""
-    import time
-
-    from sqlalchemy.exc import OperationalError
-
-    for attempt in range(attempts):
-        try:
-            with sessions.begin() as session:
-                return work(session)
-        except OperationalError as error:
-            if "database is locked" not in str(error) or attempt == attempts - 1:
-                raise
-            time.sleep(0.05 * 2 ** attempt)
-
-
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
+    with reading(engine).connect() as connection:
         if not inspect(connection).has_table("alembic_version"):
             return None
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
