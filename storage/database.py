@@ -84,7 +84,8 @@ def session_factory(engine: Engine, read_only: bool = False) -> sessionmaker[Ses
 
 @contextlib.contextmanager
 def bulk_load(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """A session for an import, committed at the end, as ``sessions.begin()``.
+    """A session for an import, committed at the end, as ``sessions.begin()``; on a SQLite
+    file, with shadow tables (``storage.shadow``) in ``session.info["shadow"]``.
 
     On SQLite its foreign keys are not checked row by row: SQLite looks up each visit's and
     hours row's team in the teams table, about a tenth of an insert's time, while the importer
@@ -92,19 +93,33 @@ def bulk_load(sessions: sessionmaker[Session]) -> Iterator[Session]:
     the setting only outside a transaction, so it is set on the connection before BEGIN and set
     back after, before the connection returns to the pool.
     """
+    from storage import shadow
+
     engine = sessions.kw["bind"]
     if engine.dialect.name != "sqlite":
         with sessions.begin() as session:
             yield session
         return
-    with engine.connect() as connection:
-        raw = connection.connection.driver_connection
-        raw.execute("PRAGMA foreign_keys=OFF")
-        try:
-            with sessions(bind=connection) as session, session.begin():
-                yield session
-        finally:
-            raw.execute("PRAGMA foreign_keys=ON")
+    # On a database file the session's transaction begins (IMMEDIATE) only when the import
+    # has read every file: until then it writes shadow tables in short transactions.
+    shadows = shadow.ShadowTables(engine) if shadow.supported(engine) else None
+    try:
+        with engine.connect() as connection:
+            raw = connection.connection.driver_connection
+            raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with sessions(bind=connection) as session, session.begin():
+                    session.info["shadow"] = shadows
+                    yield session
+            finally:
+                raw.execute("PRAGMA foreign_keys=ON")
+    except BaseException:
+        if shadows is not None:
+            shadows.cleanup()  # after the rollback: the database is as it was
+        raise
+    finally:
+        if shadows is not None:
+            shadows.close()
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -13,6 +13,10 @@ so that the database works while Python parses: ``write`` hands a chunk over and
 A first load into an empty table writes it without its secondary indexes and keeps its rows in
 hand (``VisitsInHand``, ``HoursInHand``): at the end the indexes are built on the worker
 thread while the KPI refresh computes from the rows in hand (``restore_indexes``).
+
+On a SQLite file (``storage.shadow``) no write lock is held while files are read: a first load
+of visits or hours goes into shadow tables in short transactions of their own, every other
+chunk is kept and written in the final transaction (``finish``), which swaps the shadows in.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ class VisitsInHand:
         self._codes: dict[str, dict] = {"team": {}, "citizen_ref": {}, "employee_id": {}}
         self._delivered: list[pd.DataFrame] = []
         self._rows: list[pd.DataFrame] = []  # team_id, week, visit_rows of each chunk
+        self._sums: tuple[pd.DataFrame, pd.DataFrame] | None = None
 
     def add(self, frame: pd.DataFrame) -> None:
         """A checked chunk of visits (columns team, citizen_ref, employee_id, date, minutes,
@@ -89,7 +94,13 @@ class VisitsInHand:
 
     def sums(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The visit sums (``metrics.visit_components.VISIT_SUMS``), and the rows of each
-        team-week (team_id, week, visit_rows); teams by their database ids."""
+        team-week (team_id, week, visit_rows); teams by their database ids. Summed once: call
+        it after the last ``add``."""
+        if self._sums is None:
+            self._sums = self._sum()
+        return self._sums
+
+    def _sum(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         ids = np.array([self._team_ids[code] for code in self._codes["team"]], dtype=np.int64)
         sums = pd.concat(self._delivered, ignore_index=True) if self._delivered else \
             pd.DataFrame(columns=list(VISIT_SUMS), dtype=np.int64)
@@ -112,6 +123,7 @@ class HoursInHand:
         self._teams: dict[str, int] = {}
         self._employees: dict[str, int] = {}
         self._chunks: list[pd.DataFrame] = []
+        self._sums: tuple[pd.DataFrame, pd.DataFrame] | None = None
 
     def add(self, frame: pd.DataFrame) -> None:
         """A checked chunk of hours (columns team, date, employee_id, kind, hours)."""
@@ -130,7 +142,13 @@ class HoursInHand:
 
     def sums(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Per team-week (teams by database id): worked, temp, sick and hours_rows; and
-        sick_episodes (only team-weeks with episodes)."""
+        sick_episodes (only team-weeks with episodes). Summed once: call it after the last
+        ``add``."""
+        if self._sums is None:
+            self._sums = self._sum()
+        return self._sums
+
+    def _sum(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         columns = {"team": np.int64, "week": np.int64, "date": np.int64, "employee": np.int64,
                    "kind": object, "hours": float}
         rows = pd.concat([pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()}),
@@ -201,18 +219,39 @@ class Writer:
 
     def __init__(self, session: Session):
         self.session = session
-        self.connection: Connection = session.connection()
         self.touched = Touched()
         self.teams_created: list[str] = []
-        self._team_ids: dict[str, int] = dict(
-            session.execute(select(Team.code, Team.id)).all())
+        # SQLite file: shadow tables now, everything else in the final transaction (finish).
+        self.shadow = session.info.get("shadow")
+        self._final = self.shadow is None
+        self._deferred: list[tuple[str, pd.DataFrame | None]] = []  # (kind, chunk or None: a file)
+        self._planned_teams: list[Team] = []
+        if self.shadow is not None:
+            self.connection: Connection | None = None  # the session's, from ``finish``
+            self._team_ids: dict[str, int] = dict(self.shadow.read("SELECT code, id FROM teams"))
+            self._next_team_id = (self.shadow.read("SELECT MAX(id) FROM teams")[0][0] or 0) + 1
+            self._empty = {table: not self.shadow.read(f"SELECT 1 FROM {table} LIMIT 1")
+                           for table in ("visits", "hours")}
+            for table, empty in self._empty.items():
+                if empty:
+                    self.shadow.create(table)
+            self._files_written: dict[str, int] = {}
+            self._visits = VisitsInHand(self._team_ids) if self._empty["visits"] else None
+            self._hours = HoursInHand(self._team_ids) if self._empty["hours"] else None
+            self._suspended: dict[str, SuspendedIndexes] = {}
+            self._cache_size = None
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="teampuls-writer")
+            self._pending: Future | None = None
+            return
+        self.connection = session.connection()
+        self._team_ids = dict(session.execute(select(Team.code, Team.id)).all())
         # A table that was empty when the command began cannot hold rows that the first file
         # of its kind replaces, so that file's chunks skip the replacement step.
         self._empty = {
             table: self.connection.execute(text(f"SELECT 1 FROM {table} LIMIT 1")).first() is None
             for table in ("visits", "hours")
         }
-        self._files_written: dict[str, int] = {}
+        self._files_written = {}
         self._visits = VisitsInHand(self._team_ids) if self._empty["visits"] else None
         self._hours = HoursInHand(self._team_ids) if self._empty["hours"] else None
         self._suspended = {table: SuspendedIndexes(self.connection, Base.metadata.tables[table])
@@ -240,6 +279,32 @@ class Writer:
             self.touched.visits = self._visits
         if self._hours is not None and self._files_written.get("hours"):
             self.touched.hours = self._hours
+        if not self._final:
+            self._write_final()
+
+    def _write_final(self) -> None:
+        """The final transaction (SQLite file): give the shadows their indexes (short
+        transactions of their own) and sum the rows in hand, then begin the session's
+        transaction, create the new teams, swap the shadows in and write the chunks kept."""
+        self.shadow.build_indexes()
+        for in_hand in (self.touched.visits, self.touched.hours):
+            if in_hand is not None:
+                in_hand.sums()  # kept for the refresh, which runs inside the transaction
+        self._final = True
+        self.connection = self.session.connection()  # BEGIN IMMEDIATE: waits for the lock
+        self.session.add_all(self._planned_teams)
+        self.session.flush()
+        self.shadow.swap(self.connection)
+        for table in _STAGES:
+            staging.create(self.connection, table)
+        self._cache_size = self.connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        self.connection.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
+        deferred, self._deferred = self._deferred, []
+        for kind, frame in deferred:
+            if frame is None:
+                self._pairs_done = set()
+            else:
+                getattr(self, f"_write_{kind}")(frame)
 
     def restore_indexes(self) -> Future:
         """Build the suspended indexes again on the writing thread; the connection is that
@@ -276,6 +341,8 @@ class Writer:
     def start_file(self, kind: str) -> None:
         self.wait()
         self._files_written[kind] = self._files_written.get(kind, 0) + 1
+        if not self._final:
+            self._deferred.append((kind, None))
         if kind in self._suspended and self._files_written[kind] > 1:
             self._suspended[kind].restore()  # the next file replaces rows: look-ups need them
         if kind == "visits" and self._files_written[kind] > 1:
@@ -293,9 +360,14 @@ class Writer:
         positions, distinct = pd.factorize(codes)
         for code in distinct:
             if code not in self._team_ids:
-                team = Team(code=code, name=code)
-                self.session.add(team)
-                self.session.flush()
+                if self._final:
+                    team = Team(code=code, name=code)
+                    self.session.add(team)
+                    self.session.flush()
+                else:  # written into a shadow: the final transaction creates the team
+                    team = Team(id=self._next_team_id, code=code, name=code)
+                    self._next_team_id += 1
+                    self._planned_teams.append(team)
                 self._team_ids[code] = team.id
                 self.teams_created.append(code)
         return np.array([self._team_ids[code] for code in distinct], dtype=np.int64)[positions]
@@ -313,7 +385,16 @@ class Writer:
         if kind == "hours" and self._hours is not None:
             self._hours.add(frame)
         self.wait()
+        if not self._final and not (kind in self.shadow.tables and self._files_written[kind] == 1):
+            self._deferred.append((kind, frame))  # written in the final transaction
+            return
         self._pending = self._worker.submit(getattr(self, f"_write_{kind}"), frame)
+
+    def _insert(self, table: str, rows: pd.DataFrame) -> None:
+        if self._final:
+            insert_frame(self.connection, table, rows)
+        else:
+            self.shadow.append(table, rows)
 
     def _write_visits(self, frame: pd.DataFrame) -> None:
         rows = pd.DataFrame({
@@ -335,7 +416,7 @@ class Writer:
                 "minutes, status) SELECT visit_id, team_id, citizen_ref, employee_id, date, week, "
                 "minutes, status FROM stage_visits"))
         else:
-            insert_frame(self.connection, "visits", rows)
+            self._insert("visits", rows)
         # Continuity of week W looks at weeks W-1 and W, so W+1 changes too.
         self.touched.team_weeks.update(touched)
         self.touched.team_weeks.update((team, week + 1) for team, week in touched)
@@ -361,7 +442,7 @@ class Writer:
             self.connection.execute(text(
                 "DELETE FROM hours WHERE EXISTS (SELECT 1 FROM stage_pairs p "
                 "WHERE p.team_id = hours.team_id AND p.date = hours.date)"))
-        insert_frame(self.connection, "hours", rows)
+        self._insert("hours", rows)
         self.touched.add_employees(rows[["employee_id", "date"]])
         self.touched.team_weeks.update(
             new[["team_id", "week"]].drop_duplicates().itertuples(index=False, name=None))

@@ -91,9 +91,10 @@ def run_import(session: Session, files: Sequence[tuple[pathlib.Path, str | None]
             rows = _import_file(name, kind, table, layout, writer, result, errors, report)
             done_before += table.size
             result.rows[kind] = result.rows.get(kind, 0) + rows
-        writer.finish()
+        writer.wait()
         if errors:
             raise ImportRefused(sorted(errors, key=lambda e: (e.file, e.error)))
+        writer.finish()
         # The indexes are built while the KPIs are computed from the rows in hand.
         result.kpi_team_weeks = refresh(session, writer.touched,
                                         while_computing=writer.restore_indexes)
