@@ -42,17 +42,8 @@ def main() -> None:
     args = parser.parse_args()
 
     folder = pathlib.Path(args.keep or tempfile.mkdtemp(prefix="teampuls-bench-"))
-    last = weeks.last_complete(dt.date(2026, 11, 22))
-    paths = [folder / f"{k}.csv" for k in ("staff", "hours", "visits", "norms")]
-    if not all(p.exists() for p in paths):
-        started = time.perf_counter()
-        shape = DemoShape(teams=args.teams, weeks=args.weeks, staff=(11, 15),
-                          visit_frequencies=(5, 7, 7, 14, 14, 14, 21, 21, 28), pieces=3)
-        generate(weeks.monday(last), shape).write(folder)
-        print(f"generated exports in {time.perf_counter() - started:.1f} s into {folder}")
-    rows = {p.stem: sum(1 for _ in p.open()) - 1 for p in paths}
-    total = sum(rows.values())
-    print("rows: " + ", ".join(f"{k} {n:,}" for k, n in rows.items()) + f"; total {total:,}")
+    paths, total = exports(folder, args.teams, args.weeks)
+    last = LAST
 
     url = args.database_url
     if url is None:
@@ -86,6 +77,24 @@ def main() -> None:
         times.append((time.perf_counter() - started) * 1000)
     print(f"KPI --json: median {statistics.median(times):.0f} ms, best {min(times):.0f} ms "
           f"over {len(times)} fresh processes (target < 400 ms)")
+
+
+LAST = weeks.last_complete(dt.date(2026, 11, 22))  # the exports' last week
+
+
+def exports(folder: pathlib.Path, teams: int, n_weeks: int) -> tuple[list[pathlib.Path], int]:
+    """The benchmark's exports in ``folder`` (generated unless they are there), and their rows."""
+    paths = [folder / f"{k}.csv" for k in ("staff", "hours", "visits", "norms")]
+    if not all(p.exists() for p in paths):
+        started = time.perf_counter()
+        shape = DemoShape(teams=teams, weeks=n_weeks, staff=(11, 15),
+                          visit_frequencies=(5, 7, 7, 14, 14, 14, 21, 21, 28), pieces=3)
+        generate(weeks.monday(LAST), shape).write(folder)
+        print(f"generated exports in {time.perf_counter() - started:.1f} s into {folder}")
+    rows = {p.stem: sum(1 for _ in p.open()) - 1 for p in paths}
+    total = sum(rows.values())
+    print("rows: " + ", ".join(f"{k} {n:,}" for k, n in rows.items()) + f"; total {total:,}")
+    return paths, total
 
 
 def reset_postgres(url: str) -> None:
