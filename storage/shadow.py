@@ -4,7 +4,7 @@ not for the whole load.
 A first load of visits or hours (the table is empty when the import begins) is written into a
 shadow table in the same database file (``visits__import``), chunk by chunk, each chunk in a
 short transaction of its own, so that the bot's writes (goals, follow-ups) take turns with it.
-The shadow gets the table's indexes, one short transaction each. The import's final
+The shadow has the table's indexes from the start. The import's final
 transaction then swaps it in (drop the empty table, rename the shadow) together with
 everything else the import writes (teams, staff, norms, later files, KPI values), so the
 import stays all-or-nothing: until that commit, readers see the tables as they were, and a
@@ -28,6 +28,7 @@ from storage.models import Base
 
 SUFFIX = "__import"
 TABLES = ("visits", "hours")
+BATCH_ROWS = 25_000
 
 
 def shadow_of(table: str) -> str:
@@ -75,30 +76,30 @@ class ShadowTables:
             raise
 
     def create(self, table: str) -> None:
-        """An empty shadow of ``table``: its columns and constraints, no secondary indexes."""
+        """An empty shadow of ``table``: its columns, constraints and indexes, by their names
+        (the empty table loses them: the final transaction drops it, ``cleanup`` puts them
+        back). Indexes kept up while loading cost about as much as building them at the end,
+        and building one at the end would hold the lock for seconds."""
         (sql,), = self.read("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?",
                             (table,))
         shadow, count = re.subn(rf'^CREATE TABLE "?{table}"?', f"CREATE TABLE {shadow_of(table)}",
                                 sql)
         if count != 1:
             raise RuntimeError(f"unexpected definition of table {table}")
-        self._write(shadow)
+        statements = [shadow]
+        for index in sorted(Base.metadata.tables[table].indexes, key=lambda i: i.name):
+            columns = ", ".join(column.name for column in index.columns)
+            unique = "UNIQUE " if index.unique else ""
+            statements += [f"DROP INDEX IF EXISTS {index.name}",
+                           f"CREATE {unique}INDEX {index.name} ON {shadow_of(table)} ({columns})"]
+        self._write(*statements)
         self.tables.append(table)
 
     def append(self, table: str, frame: pd.DataFrame) -> None:
-        """Rows of ``table`` into its shadow, in a transaction of their own."""
-        if not frame.empty:
-            self._write(rows=(shadow_of(table), frame))
-
-    def build_indexes(self) -> None:
-        """Give each shadow its table's indexes, by their names, one transaction each; the
-        empty table loses them (the final transaction drops it; ``cleanup`` puts them back)."""
-        for table in self.tables:
-            for index in sorted(Base.metadata.tables[table].indexes, key=lambda i: i.name):
-                columns = ", ".join(column.name for column in index.columns)
-                unique = "UNIQUE " if index.unique else ""
-                self._write(f"DROP INDEX IF EXISTS {index.name}",
-                            f"CREATE {unique}INDEX {index.name} ON {shadow_of(table)} ({columns})")
+        """Rows of ``table`` into its shadow, in transactions of their own of at most
+        ``BATCH_ROWS`` rows each, so that each holds the lock for a fraction of a second."""
+        for start in range(0, len(frame), BATCH_ROWS):
+            self._write(rows=(shadow_of(table), frame.iloc[start:start + BATCH_ROWS]))
 
     def swap(self, connection: Connection) -> None:
         """In the import's final transaction: each shadow becomes its table."""

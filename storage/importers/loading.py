@@ -283,15 +283,19 @@ class Writer:
             self._write_final()
 
     def _write_final(self) -> None:
-        """The final transaction (SQLite file): give the shadows their indexes (short
-        transactions of their own) and sum the rows in hand, then begin the session's
+        """The final transaction (SQLite file): sum the rows in hand, then begin the session's
         transaction, create the new teams, swap the shadows in and write the chunks kept."""
-        self.shadow.build_indexes()
         for in_hand in (self.touched.visits, self.touched.hours):
             if in_hand is not None:
                 in_hand.sums()  # kept for the refresh, which runs inside the transaction
         self._final = True
         self.connection = self.session.connection()  # BEGIN IMMEDIATE: waits for the lock
+        if self._planned_teams and self.connection.execute(text(
+                "SELECT 1 FROM teams WHERE id >= :first LIMIT 1"),
+                {"first": self._planned_teams[0].id}).first() is not None:
+            raise RuntimeError("a team was added while the import ran, so the import's new "
+                               "teams cannot take their numbers; nothing was imported: run "
+                               "the import again")
         self.session.add_all(self._planned_teams)
         self.session.flush()
         self.shadow.swap(self.connection)
