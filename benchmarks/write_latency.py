@@ -16,6 +16,7 @@ within 15 % of `benchmarks/import_speed.py` on the same exports.
 from __future__ import annotations
 
 import argparse
+import json
 import datetime as dt
 import os
 import pathlib
@@ -29,6 +30,7 @@ import zoneinfo
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import locktrace  # noqa: E402
 from benchmarks.import_speed import TEAMPULS, exports  # noqa: E402
 
 ZONE = zoneinfo.ZoneInfo("Europe/Copenhagen")
@@ -141,6 +143,44 @@ class Writers:
             print(f"  failed: {failure}")
 
 
+# The import as `teampuls import` runs it, with its transactions traced (argv: root, trace file,
+# files).
+_TRACED_IMPORT = """
+import sys
+root, trace, *files = sys.argv[1:]
+sys.path.insert(0, root)
+from benchmarks import locktrace
+locktrace.install("import", trace)
+from bot.cli import teampuls
+teampuls(["import", *files], prog_name="teampuls")
+"""
+
+
+class WalSize:
+    """Samples the size of the database's WAL file ten times a second."""
+
+    def __init__(self, path: pathlib.Path):
+        self.path = path
+        self.largest = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wal-size")
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            try:
+                self.largest = max(self.largest, self.path.stat().st_size)
+            except FileNotFoundError:
+                pass
+
+    def __enter__(self) -> WalSize:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--teams", type=int, default=100, help="100: about 6M rows")
@@ -149,7 +189,12 @@ def main() -> None:
     parser.add_argument("--pause", type=float, default=0.05,
                         help="seconds a writer waits between its writes")
     parser.add_argument("--keep", metavar="DIR", help="write the exports here and keep them")
+    parser.add_argument("--trace", action="store_true",
+                        help="time every write transaction (benchmarks/locktrace.py) and print "
+                             "lock waits and holds per kind of transaction, and the WAL's size")
     args = parser.parse_args()
+    if args.trace:
+        locktrace.install("bot")
 
     folder = pathlib.Path(args.keep or tempfile.mkdtemp(prefix="teampuls-writes-"))
     paths, total = exports(folder, args.teams, args.weeks)
@@ -160,9 +205,15 @@ def main() -> None:
     team_id = prepare(url)
     env = {**os.environ, "DATABASE_URL": url, "TEAMPULS_IMPORT_MAX_MB": "4096"}
 
-    with Writers(url, team_id, args.writers, args.pause) as during:
+    command = [*TEAMPULS, "import", *map(str, paths)]
+    trace_file = folder / "import-trace.jsonl"
+    if args.trace:
+        command = [sys.executable, "-c", _TRACED_IMPORT, str(ROOT), str(trace_file),
+                   *map(str, paths)]
+    wal = WalSize(pathlib.Path(f"{db}-wal"))
+    with Writers(url, team_id, args.writers, args.pause) as during, wal:
         started = time.perf_counter()
-        importer = subprocess.Popen([*TEAMPULS, "import", *map(str, paths)], env=env,
+        importer = subprocess.Popen(command, env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             out, err = importer.communicate()
@@ -177,6 +228,23 @@ def main() -> None:
         print(f"IMPORT sqlite: {total:,} rows in {seconds:.1f} s = {total / seconds:,.0f} rows/s "
               f"with {args.writers} writers")
     during.report("DURING THE IMPORT")
+    print(f"  WAL file: largest {wal.largest / 2**20:,.0f} MB")
+    if args.trace:
+        traced = locktrace.records()
+        if trace_file.exists():
+            traced += [json.loads(line) for line in trace_file.read_text().splitlines()]
+        print("  write transactions (lock held from BEGIN IMMEDIATE's return to COMMIT's):")
+        for line in locktrace.summary(traced):
+            print(line)
+        slow = sorted((r for r in traced if r["role"] == "bot" and r["mode"] == "IMMEDIATE"),
+                      key=lambda r: -(r["wait"] + r["held"]))[:5]
+        for record in slow:
+            holders = [r for r in traced if r["role"] == "import" and r["mode"] == "IMMEDIATE"
+                       and r["at"] < record["at"] and r["at"] + r["held"] > record["at"] - record["wait"]]
+            print(f"  slowest bot write: waited {record['wait'] * 1000:,.0f} ms, held "
+                  f"{record['held'] * 1000:,.0f} ms (commit {record['commit'] * 1000:,.0f} ms); "
+                  f"{len(holders)} import transactions ran meanwhile, longest "
+                  f"{max((h['held'] for h in holders), default=0) * 1000:,.0f} ms")
 
     with Writers(url, team_id, args.writers, args.pause) as alone:
         alone.stop.wait(min(seconds, 60))

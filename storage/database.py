@@ -55,7 +55,83 @@ def _sqlite_begin(connection) -> None:
     mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
     if mode not in ("IMMEDIATE", "DEFERRED"):
         raise ValueError(f"{SQLITE_BEGIN} must be IMMEDIATE or DEFERRED, not {mode!r}")
-    connection.exec_driver_sql(f"BEGIN {mode}")
+    if mode == "DEFERRED":
+        connection.exec_driver_sql("BEGIN DEFERRED")
+        return
+    begin_immediate(connection.connection.driver_connection, connection.engine.url.database,
+                    execute=connection.exec_driver_sql)  # errors as SQLAlchemy's
+
+
+# How a writer waits for SQLite's write lock. SQLite's own busy handler sleeps in growing steps
+# (1, 2, 5, ... up to 100 ms between tries), so a waiter wakes up at fixed moments, and a
+# writer that commits and begins again at once (an import's batches) takes the lock back in
+# between: measured, bot writes waited up to 10 s behind batches that held the lock for 1 s
+# at most. Here a waiter tries every few milliseconds, and says that it waits by holding a
+# shared lock on ``<database>-waiting.lock``; a long writer (``let_waiters_in``) lets everyone
+# who waits have a turn before it begins its next transaction.
+_POLL_SECONDS = (0.001, 0.002, 0.002, 0.005)  # then 5 ms between tries
+_TURN_SECONDS = 3.0  # a long writer gives waiters at most this long before it goes on
+
+
+def _waiting_lock(database: str | None):
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return f"{database}-waiting.lock"
+
+
+def begin_immediate(raw, database: str | None,
+                    timeout: float = SQLITE_BUSY_TIMEOUT_MS / 1000, execute=None) -> None:
+    """BEGIN IMMEDIATE on the sqlite3 connection ``raw`` of the file ``database`` (through
+    ``execute``, by default ``raw.execute``): wait for the write lock up to ``timeout``
+    seconds, trying every few milliseconds (see above); then fail as SQLite does."""
+    import fcntl
+    import time
+
+    execute = execute or raw.execute
+
+    raw.execute("PRAGMA busy_timeout=0")
+    waiting = None
+    try:
+        deadline = time.monotonic() + timeout
+        tries = 0
+        while True:
+            try:
+                execute("BEGIN IMMEDIATE")
+                return
+            except Exception as error:  # sqlite3's or SQLAlchemy's OperationalError
+                if "database is locked" not in str(error) or time.monotonic() >= deadline:
+                    raise
+            if waiting is None and (path := _waiting_lock(database)) is not None:
+                waiting = open(path, "a+b")  # noqa: SIM115
+                fcntl.flock(waiting.fileno(), fcntl.LOCK_SH)
+            time.sleep(_POLL_SECONDS[min(tries, len(_POLL_SECONDS) - 1)])
+            tries += 1
+    finally:
+        if waiting is not None:
+            waiting.close()  # releases the shared lock
+        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def let_waiters_in(database: str | None) -> None:
+    """Called by a writer that has just committed and is about to begin again (an import's
+    batches): wait until every writer that waits for the lock has had it, or ``_TURN_SECONDS``.
+    Costs one system call when nobody waits."""
+    import fcntl
+    import time
+
+    path = _waiting_lock(database)
+    if path is None:
+        return
+    with open(path, "a+b") as turns:
+        deadline = time.monotonic() + _TURN_SECONDS
+        while True:
+            try:
+                fcntl.flock(turns.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return  # nobody waits (closing the file releases the lock)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(0.002)
 
 
 def reading(engine: Engine) -> Engine:

@@ -19,16 +19,20 @@ from __future__ import annotations
 
 import fcntl
 import re
+import time
 
 import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from storage.bulk import sqlite_insert
+from storage.database import begin_immediate, let_waiters_in
 from storage.models import Base
 
 SUFFIX = "__import"
 TABLES = ("visits", "hours")
-BATCH_ROWS = 25_000
+BATCH_ROWS = 25_000  # at most, in one transaction
+MIN_BATCH_ROWS = 2_000
+BATCH_SECONDS = 0.25  # the lock time a batch aims at
 
 
 def shadow_of(table: str) -> str:
@@ -54,9 +58,11 @@ class ShadowTables:
             self._lock.close()
             raise
         self.db = self._proxy.driver_connection
+        self.database = engine.url.database
         # Rows may name teams that the final transaction creates (see Writer.team_ids).
         self.db.execute("PRAGMA foreign_keys=OFF")
         self.tables: list[str] = []
+        self._batch_rows = BATCH_ROWS
         self.cleanup(TABLES)  # what a killed import left behind
 
     def read(self, sql: str, params: tuple = ()) -> list[tuple]:
@@ -64,7 +70,7 @@ class ShadowTables:
 
     def _write(self, *statements: str, rows: tuple[str, pd.DataFrame] | None = None) -> None:
         """One short write transaction (waiting for the lock up to the busy timeout)."""
-        self.db.execute("BEGIN IMMEDIATE")
+        begin_immediate(self.db, self.database)
         try:
             for statement in statements:
                 self.db.execute(statement)
@@ -74,6 +80,7 @@ class ShadowTables:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+        let_waiters_in(self.database)  # the bot's writes go between the import's batches
 
     def create(self, table: str) -> None:
         """An empty shadow of ``table``: its columns, constraints and indexes, by their names
@@ -97,9 +104,18 @@ class ShadowTables:
 
     def append(self, table: str, frame: pd.DataFrame) -> None:
         """Rows of ``table`` into its shadow, in transactions of their own of at most
-        ``BATCH_ROWS`` rows each, so that each holds the lock for a fraction of a second."""
-        for start in range(0, len(frame), BATCH_ROWS):
-            self._write(rows=(shadow_of(table), frame.iloc[start:start + BATCH_ROWS]))
+        ``BATCH_ROWS`` rows each and as many as take about ``BATCH_SECONDS``, so that each
+        holds the lock for a fraction of a second; between them, writers that wait go first."""
+        start = 0
+        while start < len(frame):
+            began = time.perf_counter()
+            batch = frame.iloc[start:start + self._batch_rows]
+            self._write(rows=(shadow_of(table), batch))
+            start += len(batch)
+            # The next batch's size aims at BATCH_SECONDS of lock (a loaded machine is slower).
+            seconds = max(time.perf_counter() - began, 1e-3)
+            self._batch_rows = int(min(BATCH_ROWS, max(
+                MIN_BATCH_ROWS, len(batch) * BATCH_SECONDS / seconds, self._batch_rows / 2)))
 
     def swap(self, connection: Connection) -> None:
         """In the import's final transaction: each shadow becomes its table."""
