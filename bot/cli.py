@@ -515,11 +515,13 @@ def citizen_erase(ctx, ref: str, yes: bool) -> None:
     (the KPIs of the weeks concerned are recomputed)."""
     from storage import goals
     from storage.kpi_refresh import refresh_team_weeks
+    from storage.shadow import import_turn
 
     if not yes:
         click.confirm(f"Erase everything about {ref}? This cannot be undone", abort=True)
     edge = _edge(ctx)
-    with edge.sessions.begin() as session:
+    # Imports build visits anew beside the table (storage.shadow): an erase waits for one.
+    with import_turn(edge.engine), edge.sessions.begin() as session:
         erased = goals.erase_citizen(session, ref)
         team_weeks = erased.pop("team_weeks")
         if team_weeks:

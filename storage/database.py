@@ -193,6 +193,9 @@ def bulk_load(sessions: sessionmaker[Session]) -> Iterator[Session]:
         if shadows is not None:
             shadows.cleanup()  # after the rollback: the database is as it was
         raise
+    else:
+        if shadows is not None:
+            shadows.purge()  # the replaced tables, in short transactions after the commit
     finally:
         if shadows is not None:
             shadows.close()

@@ -218,3 +218,146 @@ def test_an_import_that_fails_in_its_final_transaction_changes_nothing(edge, tmp
     with bulk_load(edge.sessions) as session:
         run_import(session, files, max_bytes=1 << 30)
     assert _state(edge)["visits"] > 0
+
+
+def _import(edge, files, progress=None):
+    with bulk_load(edge.sessions) as session:
+        return run_import(session, files, max_bytes=1 << 30, progress=progress)
+
+
+def _changed(tmp_path, files):
+    """A second export: some visits changed and one new, and the hours of some (team, date)
+    pairs given again with other figures and fewer rows. Returns its files and the pairs."""
+    import pandas as pd
+
+    folder = tmp_path / "again"
+    folder.mkdir()
+    visits = pd.read_csv(files[2][0], dtype=str)
+    changed = visits.iloc[::7].copy()
+    changed["minutes"] = "47"
+    changed["status"] = "cancelled"
+    new = visits.iloc[:1].assign(visit_id="NEW-VISIT-1")
+    pd.concat([changed, new]).to_csv(folder / "visits.csv", index=False)
+    hours = pd.read_csv(files[1][0], dtype=str)
+    pairs = hours[["team", "date"]].drop_duplicates().iloc[::5]
+    again = hours.merge(pairs, on=["team", "date"]).groupby(["team", "date"]).head(1)
+    again = again.assign(hours="3.25")
+    again.to_csv(folder / "hours.csv", index=False)
+    return [(folder / "visits.csv", "visits"), (folder / "hours.csv", "hours")], changed, again
+
+
+def _table(edge, sql: str) -> list[tuple]:
+    with edge.reads.begin() as session:
+        return sorted(tuple(row) for row in session.execute(text(sql)).all())
+
+
+def test_an_import_into_populated_tables_builds_them_anew_before_a_short_swap(edge, tmp_path):
+    from storage.kpi_refresh import refresh_team_weeks
+
+    _team(edge)
+    files = _exports(tmp_path)
+    _import(edge, files)
+    visits_before = _table(edge, "SELECT visit_id, minutes, status FROM visits")
+    hours_before = _table(edge, "SELECT t.code, h.date, h.hours FROM hours h "
+                                "JOIN teams t ON t.id = h.team_id")
+    again, changed, hours_again = _changed(tmp_path, files)
+    seen: dict = {}
+
+    def progress(done: int, total: int) -> None:
+        if done == total and "shadow" not in seen:  # every chunk handed to the writer
+            reader = sqlite3.connect(_path(edge), isolation_level=None)
+            seen["shadow"] = reader.execute(
+                "SELECT name FROM sqlite_schema WHERE name LIKE '%__import'").fetchall()
+            reader.close()
+
+    result = _import(edge, again, progress)
+    assert result.rows == {"visits": len(changed) + 1, "hours": len(hours_again)}
+    # Before the final transaction the new tables were already being built (today the rows
+    # waited in memory and were all written while the final transaction held the lock).
+    assert {name for (name,) in seen["shadow"]} == {"visits__import", "hours__import"}
+
+    expected = {visit_id: (visit_id, minutes, status) for visit_id, minutes, status in visits_before}
+    for row in changed.itertuples():
+        expected[row.visit_id] = (row.visit_id, 47, "cancelled")
+    got = _table(edge, "SELECT visit_id, minutes, status FROM visits")
+    new_visit = [row for row in got if row[0] == "NEW-VISIT-1"]
+    assert len(new_visit) == 1
+    expected["NEW-VISIT-1"] = new_visit[0]
+    assert got == sorted(expected.values())
+
+    replaced = set(zip(hours_again["team"], hours_again["date"]))
+    kept = [row for row in hours_before if (row[0], str(row[1])) not in replaced]
+    assert _table(edge, "SELECT t.code, h.date, h.hours FROM hours h JOIN teams t "
+                        "ON t.id = h.team_id") == sorted(
+        kept + [(t, d, 3.25) for t, d in zip(hours_again["team"], hours_again["date"])])
+
+    state = _state(edge)
+    assert not [name for _, name in state["schema"] if "__" in name]  # no shadow, no old table
+    assert ("index", "ix_visits_team_week") in state["schema"]
+    assert ("index", "ix_hours_employee_date") in state["schema"]
+    # The KPI values are those of the tables as they are now.
+    kpis = _table(edge, "SELECT team_id, week, kpi, value FROM kpi_values")
+    with edge.sessions.begin() as session:
+        targets = {tuple(r) for r in session.execute(text(
+            "SELECT team_id, week FROM hours UNION SELECT team_id, week FROM visits")).all()}
+        refresh_team_weeks(session.connection(), targets)
+    assert _table(edge, "SELECT team_id, week, kpi, value FROM kpi_values") == kpis
+
+
+def test_a_refused_import_into_populated_tables_changes_nothing(edge, tmp_path):
+    _team(edge)
+    files = _exports(tmp_path)
+    _import(edge, files)
+    before = _state(edge)
+    visits_before = _table(edge, "SELECT * FROM visits")
+    again, _, _ = _changed(tmp_path, files)
+    lines = again[0][0].read_text().splitlines()
+    lines[-1] = lines[-1].replace("delivered", "teleported").replace("cancelled", "teleported")
+    again[0][0].write_text("\n".join(lines) + "\n")
+    with pytest.raises(ImportRefused):
+        _import(edge, list(reversed(again)))  # hours first: its shadow is built, then refused
+    assert _state(edge) == before
+    assert _table(edge, "SELECT * FROM visits") == visits_before
+
+
+def test_a_long_writer_lets_every_waiting_writer_in_between_its_transactions(edge):
+    from storage.database import begin_immediate, let_waiters_in
+
+    _team(edge)
+    importer = sqlite3.connect(_path(edge), isolation_level=None)
+    begin_immediate(importer, _path(edge))
+    began = threading.Event()
+
+    def bot_write() -> None:
+        _follow_up(edge, USERS[0], 1)
+        began.set()
+
+    waiting = _path(edge) + "-waiting.lock"
+    writer = threading.Thread(target=bot_write)
+    writer.start()
+    import fcntl
+    import os
+    import time
+
+    # The writer says it waits (a shared lock on the waiting file) once BEGIN found the lock
+    # taken: wait for that, without sleeping blindly.
+    deadline = time.monotonic() + 30
+    while True:
+        assert time.monotonic() < deadline
+        if os.path.exists(waiting):
+            with open(waiting, "a+b") as probe:
+                try:
+                    fcntl.flock(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    break
+        time.sleep(0.001)
+    importer.execute("COMMIT")
+    let_waiters_in(_path(edge))
+    # The waiting writer went first: SQLite's own busy handler would still be asleep, and the
+    # long writer's next transaction would have taken the lock again before it.
+    begin_immediate(importer, _path(edge))
+    assert importer.execute("SELECT COUNT(*) FROM follow_ups").fetchone()[0] == 1
+    importer.execute("COMMIT")
+    writer.join()
+    assert began.is_set()
+    importer.close()

@@ -14,14 +14,16 @@ A first load into an empty table writes it without its secondary indexes and kee
 hand (``VisitsInHand``, ``HoursInHand``): at the end the indexes are built on the worker
 thread while the KPI refresh computes from the rows in hand (``restore_indexes``).
 
-On a SQLite file (``storage.shadow``) no write lock is held while files are read: a first load
-of visits or hours goes into shadow tables in short transactions of their own, every other
-chunk is kept and written in the final transaction (``finish``), which swaps the shadows in.
+On a SQLite file (``storage.shadow``) no write lock is held while files are read: the visits and
+hours tables are built anew in shadow tables (the rows they held, then every file's chunks by the
+rules above) in short transactions of their own; the few staff and norms chunks are kept and
+written in the final transaction (``finish``), which swaps the shadows in.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -32,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from metrics import weeks
 from metrics.visit_components import VISIT_SUMS
+from storage import shadow as shadow_tables
 from storage import staging
 from storage.bulk import SuspendedIndexes, insert_frame
 from storage.importers.validation import EPOCH_ORDINAL
@@ -232,9 +235,6 @@ class Writer:
             self._next_team_id = (self.shadow.read("SELECT MAX(id) FROM teams")[0][0] or 0) + 1
             self._empty = {table: not self.shadow.read(f"SELECT 1 FROM {table} LIMIT 1")
                            for table in ("visits", "hours")}
-            for table, empty in self._empty.items():
-                if empty:
-                    self.shadow.create(table)
             self._files_written: dict[str, int] = {}
             self._visits = VisitsInHand(self._team_ids) if self._empty["visits"] else None
             self._hours = HoursInHand(self._team_ids) if self._empty["hours"] else None
@@ -354,6 +354,13 @@ class Writer:
         if kind == "hours" and self._files_written[kind] > 1:
             self._hours = None
         self._pairs_done: set[tuple[int, int]] = set()
+        if not self._final and kind in shadow_tables.TABLES and kind not in self.shadow.tables:
+            # The complete new table is built in its shadow: the rows it holds now, then the
+            # files' chunks, in short transactions (storage.shadow).
+            self.shadow.create(kind)
+            with self.shadow.transaction() as connection:
+                for table in (staging.STAGE_VISITS, staging.STAGE_PAIRS):
+                    staging.create(connection, table)
 
     def _may_replace(self, table: str) -> bool:
         return not self._empty[table] or self._files_written.get(table, 0) > 1
@@ -389,16 +396,37 @@ class Writer:
         if kind == "hours" and self._hours is not None:
             self._hours.add(frame)
         self.wait()
-        if not self._final and not (kind in self.shadow.tables and self._files_written[kind] == 1):
-            self._deferred.append((kind, frame))  # written in the final transaction
+        if not self._final:
+            if kind not in self.shadow.tables:
+                self._deferred.append((kind, frame))  # written in the final transaction
+                return
+            self._pending = self._worker.submit(self._write_shadow, kind, frame)
             return
         self._pending = self._worker.submit(getattr(self, f"_write_{kind}"), frame)
 
+    def _write_shadow(self, kind: str, frame: pd.DataFrame) -> None:
+        """A chunk into the shadow of its table, in batches that each hold the lock briefly."""
+        batches = self.shadow.batches
+        start = 0
+        while start < len(frame):
+            began = time.perf_counter()
+            batch = frame.iloc[start:start + batches.size].reset_index(drop=True)
+            with self.shadow.transaction() as connection:
+                self.connection = connection
+                try:
+                    getattr(self, f"_write_{kind}")(batch)
+                finally:
+                    self.connection = None
+            start += len(batch)
+            batches.took(len(batch), time.perf_counter() - began)
+
+    def _table(self, table: str) -> str:
+        """The table that ``table``'s rows are written to now: its shadow before the swap."""
+        return shadow_tables.shadow_of(table) \
+            if not self._final and table in self.shadow.tables else table
+
     def _insert(self, table: str, rows: pd.DataFrame) -> None:
-        if self._final:
-            insert_frame(self.connection, table, rows)
-        else:
-            self.shadow.append(table, rows)
+        insert_frame(self.connection, self._table(table), rows)
 
     def _write_visits(self, frame: pd.DataFrame) -> None:
         rows = pd.DataFrame({
@@ -410,13 +438,14 @@ class Writer:
         touched = set(rows[["team_id", "week"]].drop_duplicates().itertuples(index=False, name=None))
         if self._may_replace("visits"):
             self._stage(staging.STAGE_VISITS, rows)
+            visits = self._table("visits")
             touched.update(tuple(row) for row in self.connection.execute(text(
-                "SELECT DISTINCT v.team_id, v.week FROM visits v "
+                f"SELECT DISTINCT v.team_id, v.week FROM {visits} v "
                 "JOIN stage_visits s ON s.visit_id = v.visit_id")))
             self.connection.execute(text(
-                "DELETE FROM visits WHERE visit_id IN (SELECT visit_id FROM stage_visits)"))
+                f"DELETE FROM {visits} WHERE visit_id IN (SELECT visit_id FROM stage_visits)"))
             self.connection.execute(text(
-                "INSERT INTO visits (visit_id, team_id, citizen_ref, employee_id, date, week, "
+                f"INSERT INTO {visits} (visit_id, team_id, citizen_ref, employee_id, date, week, "
                 "minutes, status) SELECT visit_id, team_id, citizen_ref, employee_id, date, week, "
                 "minutes, status FROM stage_visits"))
         else:
@@ -437,15 +466,16 @@ class Writer:
         self._pairs_done.update(keys)
         if self._may_replace("hours") and not new.empty:
             self._stage(staging.STAGE_PAIRS, new[["team_id", "date"]])
+            hours = self._table("hours")
             replaced = pd.DataFrame(self.connection.execute(text(
-                "SELECT h.employee_id, MIN(h.date) AS date FROM hours h "
+                f"SELECT h.employee_id, MIN(h.date) AS date FROM {hours} h "
                 "JOIN stage_pairs p ON p.team_id = h.team_id AND p.date = h.date "
                 "WHERE h.employee_id IS NOT NULL GROUP BY h.employee_id")).all(),
                 columns=["employee_id", "date"])
             self.touched.add_employees(replaced.astype({"date": str}))
             self.connection.execute(text(
-                "DELETE FROM hours WHERE EXISTS (SELECT 1 FROM stage_pairs p "
-                "WHERE p.team_id = hours.team_id AND p.date = hours.date)"))
+                f"DELETE FROM {hours} WHERE EXISTS (SELECT 1 FROM stage_pairs p "
+                f"WHERE p.team_id = {hours}.team_id AND p.date = {hours}.date)"))
         self._insert("hours", rows)
         self.touched.add_employees(rows[["employee_id", "date"]])
         self.touched.team_weeks.update(
