@@ -39,6 +39,8 @@ def main() -> None:
     parser.add_argument("--teams", type=int, default=100)
     parser.add_argument("--weeks", type=int, default=52)
     parser.add_argument("--keep", metavar="DIR", help="write the exports here and keep them")
+    parser.add_argument("--again", action="store_true",
+                        help="then import the next week's export into the populated database")
     args = parser.parse_args()
 
     folder = pathlib.Path(args.keep or tempfile.mkdtemp(prefix="teampuls-bench-"))
@@ -75,21 +77,35 @@ def main() -> None:
         subprocess.run([*KPI_COMMAND, "kpi", "--team", "T0042", "--week", week, "--json"],
                        env=env, check=True, capture_output=True)
         times.append((time.perf_counter() - started) * 1000)
+    if args.again:
+        next_paths, next_total = exports(folder / "next", args.teams, args.weeks, NEXT)
+        started = time.perf_counter()
+        done = subprocess.run([*TEAMPULS, "import", *map(str, next_paths)], env=env,
+                              capture_output=True, text=True)
+        again = time.perf_counter() - started
+        if done.returncode:
+            sys.exit(f"the second import failed:\n{done.stderr[-3000:]}")
+        print(f"IMPORT INTO A POPULATED DATABASE {url.split(':')[0]}: next week's export, "
+              f"{next_total:,} rows into {total:,} in {again:.1f} s = "
+              f"{next_total / again:,.0f} rows/s")
     print(f"KPI --json: median {statistics.median(times):.0f} ms, best {min(times):.0f} ms "
           f"over {len(times)} fresh processes (target < 400 ms)")
 
 
 LAST = weeks.last_complete(dt.date(2026, 11, 22))  # the exports' last week
+NEXT = LAST + 1  # the export of a week later: a database that holds LAST's gets it next
 
 
-def exports(folder: pathlib.Path, teams: int, n_weeks: int) -> tuple[list[pathlib.Path], int]:
-    """The benchmark's exports in ``folder`` (generated unless they are there), and their rows."""
+def exports(folder: pathlib.Path, teams: int, n_weeks: int,
+            last: int | None = None) -> tuple[list[pathlib.Path], int]:
+    """The benchmark's exports in ``folder`` (generated unless they are there), and their rows;
+    ``last``: their last week (default ``LAST``; the next week's export is ``NEXT``)."""
     paths = [folder / f"{k}.csv" for k in ("staff", "hours", "visits", "norms")]
     if not all(p.exists() for p in paths):
         started = time.perf_counter()
         shape = DemoShape(teams=teams, weeks=n_weeks, staff=(11, 15),
                           visit_frequencies=(5, 7, 7, 14, 14, 14, 21, 21, 28), pieces=3)
-        generate(weeks.monday(LAST), shape).write(folder)
+        generate(weeks.monday(LAST if last is None else last), shape).write(folder)
         print(f"generated exports in {time.perf_counter() - started:.1f} s into {folder}")
     rows = {p.stem: sum(1 for _ in p.open()) - 1 for p in paths}
     total = sum(rows.values())

@@ -162,9 +162,13 @@ def _dump(path: str) -> None:
             out.write(json.dumps(record) + "\n")
 
 
-def records() -> list[dict]:
+def records(clear: bool = False) -> list[dict]:
+    """What was recorded in this process (and forget it, with ``clear``)."""
     with _lock:
-        return list(_records)
+        taken = list(_records)
+        if clear:
+            _records.clear()
+        return taken
 
 
 def summary(records: list[dict], since: float | None = None) -> list[str]:

@@ -31,7 +31,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import locktrace  # noqa: E402
-from benchmarks.import_speed import TEAMPULS, exports  # noqa: E402
+from benchmarks.import_speed import NEXT, TEAMPULS, exports  # noqa: E402
 
 ZONE = zoneinfo.ZoneInfo("Europe/Copenhagen")
 CHANNEL = "CWRITES01"
@@ -181,30 +181,18 @@ class WalSize:
         self._thread.join()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--teams", type=int, default=100, help="100: about 6M rows")
-    parser.add_argument("--weeks", type=int, default=52)
-    parser.add_argument("--writers", type=int, default=4, help="writer threads")
-    parser.add_argument("--pause", type=float, default=0.05,
-                        help="seconds a writer waits between its writes")
-    parser.add_argument("--keep", metavar="DIR", help="write the exports here and keep them")
-    parser.add_argument("--trace", action="store_true",
-                        help="time every write transaction (benchmarks/locktrace.py) and print "
-                             "lock waits and holds per kind of transaction, and the WAL's size")
-    args = parser.parse_args()
-    if args.trace:
-        locktrace.install("bot")
+class Outcome:
+    def __init__(self, seconds: float, failed: bool):
+        self.seconds = seconds
+        self.failed = failed
 
-    folder = pathlib.Path(args.keep or tempfile.mkdtemp(prefix="teampuls-writes-"))
-    paths, total = exports(folder, args.teams, args.weeks)
-    db = folder / "writes.db"
-    for suffix in ("", "-wal", "-shm", "-import.lock"):
-        pathlib.Path(f"{db}{suffix}").unlink(missing_ok=True)
-    url = f"sqlite:///{db}"
-    team_id = prepare(url)
-    env = {**os.environ, "DATABASE_URL": url, "TEAMPULS_IMPORT_MAX_MB": "4096"}
 
+def import_with_writers(args, url: str, team_id: int, env: dict, paths, total: int,
+                        folder: pathlib.Path, label: str) -> Outcome:
+    """`teampuls import` of ``paths`` in a fresh process while the writers write; prints the
+    figures (and with ``--trace`` every write transaction's)."""
+    folder.mkdir(exist_ok=True)
+    db = pathlib.Path(url.removeprefix("sqlite:///"))
     command = [*TEAMPULS, "import", *map(str, paths)]
     trace_file = folder / "import-trace.jsonl"
     if args.trace:
@@ -225,12 +213,12 @@ def main() -> None:
     if importer.returncode:
         print(f"IMPORT FAILED (exit {importer.returncode}):\n{err[-3000:]}")
     else:
-        print(f"IMPORT sqlite: {total:,} rows in {seconds:.1f} s = {total / seconds:,.0f} rows/s "
-              f"with {args.writers} writers")
-    during.report("DURING THE IMPORT")
+        print(f"IMPORT ({label.lower()}) sqlite: {total:,} rows in {seconds:.1f} s = "
+              f"{total / seconds:,.0f} rows/s with {args.writers} writers")
+    during.report(f"DURING {label}")
     print(f"  WAL file: largest {wal.largest / 2**20:,.0f} MB")
     if args.trace:
-        traced = locktrace.records()
+        traced = locktrace.records(clear=True)
         if trace_file.exists():
             traced += [json.loads(line) for line in trace_file.read_text().splitlines()]
         print("  write transactions (lock held from BEGIN IMMEDIATE's return to COMMIT's):")
@@ -246,10 +234,50 @@ def main() -> None:
                   f"{len(holders)} import transactions ran meanwhile, longest "
                   f"{max((h['held'] for h in holders), default=0) * 1000:,.0f} ms")
 
+    return Outcome(seconds, bool(importer.returncode or during.failures))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--teams", type=int, default=100, help="100: about 6M rows")
+    parser.add_argument("--weeks", type=int, default=52)
+    parser.add_argument("--writers", type=int, default=4, help="writer threads")
+    parser.add_argument("--pause", type=float, default=0.05,
+                        help="seconds a writer waits between its writes")
+    parser.add_argument("--keep", metavar="DIR", help="write the exports here and keep them")
+    parser.add_argument("--trace", action="store_true",
+                        help="time every write transaction (benchmarks/locktrace.py) and print "
+                             "lock waits and holds per kind of transaction, and the WAL's size")
+    parser.add_argument("--first-only", action="store_true",
+                        help="only a first load (else next week's export is imported too, into "
+                             "the populated database)")
+    args = parser.parse_args()
+    if args.trace:
+        locktrace.install("bot")
+
+    folder = pathlib.Path(args.keep or tempfile.mkdtemp(prefix="teampuls-writes-"))
+    paths, total = exports(folder, args.teams, args.weeks)
+    db = folder / "writes.db"
+    for suffix in ("", "-wal", "-shm", "-import.lock"):
+        pathlib.Path(f"{db}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{db}"
+    team_id = prepare(url)
+    env = {**os.environ, "DATABASE_URL": url, "TEAMPULS_IMPORT_MAX_MB": "4096"}
+
+    first = import_with_writers(args, url, team_id, env, paths, total, folder / "first",
+                                "A FIRST LOAD")
+    failed = first.failed
+    seconds = first.seconds
+    if not args.first_only:
+        next_paths, next_total = exports(folder / "next", args.teams, args.weeks, NEXT)
+        again = import_with_writers(args, url, team_id, env, next_paths, next_total,
+                                    folder / "next", "AN IMPORT INTO A POPULATED DATABASE")
+        failed = failed or again.failed
+
     with Writers(url, team_id, args.writers, args.pause) as alone:
         alone.stop.wait(min(seconds, 60))
     alone.report("WITHOUT AN IMPORT")
-    if importer.returncode or during.failures or alone.failures:
+    if failed or alone.failures:
         sys.exit(1)
 
 

@@ -228,6 +228,7 @@ class Writer:
         self.shadow = session.info.get("shadow")
         self._final = self.shadow is None
         self._deferred: list[tuple[str, pd.DataFrame | None]] = []  # (kind, chunk or None: a file)
+        self.ready = None  # storage.kpi_refresh.Ready, read before the final transaction
         self._planned_teams: list[Team] = []
         if self.shadow is not None:
             self.connection: Connection | None = None  # the session's, from ``finish``
@@ -280,7 +281,25 @@ class Writer:
         if self._hours is not None and self._files_written.get("hours"):
             self.touched.hours = self._hours
         if not self._final:
+            self._read_ahead()
             self._write_final()
+
+    def _read_ahead(self) -> None:
+        """What the KPI refresh reads from visits and hours, read now from the shadows (what the
+        final transaction swaps in) in a transaction that only reads: the final one then holds
+        the write lock without reading millions of rows (``storage.kpi_refresh.Ready``)."""
+        from storage.kpi_refresh import read_ahead
+
+        if self.touched.visits is not None and self.touched.hours is not None:
+            return  # every row is in hand
+        connection = self.shadow.connection
+        connection.execution_options(sqlite_begin="DEFERRED")
+        try:
+            with connection.begin():
+                self.ready = read_ahead(connection, self.touched, self._table("visits"),
+                                        self._table("hours"))
+        finally:
+            connection.execution_options(sqlite_begin="IMMEDIATE")
 
     def _write_final(self) -> None:
         """The final transaction (SQLite file): sum the rows in hand, then begin the session's

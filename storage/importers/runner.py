@@ -97,7 +97,8 @@ def run_import(session: Session, files: Sequence[tuple[pathlib.Path, str | None]
         writer.finish()
         # The indexes are built while the KPIs are computed from the rows in hand.
         result.kpi_team_weeks = refresh(session, writer.touched,
-                                        while_computing=writer.restore_indexes)
+                                        while_computing=writer.restore_indexes,
+                                        ready=writer.ready)
         writer.close()
     except BaseException:
         writer.discard()  # the work in flight must finish before the caller rolls back
