@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ from sqlalchemy import Connection, Engine
 from storage.database import begin_immediate, let_waiters_in
 from storage.models import Base
 
+_log = logging.getLogger(__name__)
 SUFFIX = "__import"
 OLD = "__old"
 TABLES = ("visits", "hours")
@@ -164,7 +166,7 @@ class ShadowTables:
         for table in self.tables:
             connection.exec_driver_sql(f"ALTER TABLE {table} RENAME TO {table}{OLD}")
             connection.exec_driver_sql(f"ALTER TABLE {shadow_of(table)} RENAME TO {table}")
-        self.tables = []
+        # self.tables stays: if the final transaction rolls back, cleanup drops the shadows
 
     def _purge(self, name: str, key: str) -> None:
         """Empty the table ``name`` in short transactions (secure delete zeroes what each
@@ -181,11 +183,16 @@ class ShadowTables:
         self._write(f"DROP TABLE {name}")
 
     def purge(self) -> None:
-        """After the import's commit: the old tables go."""
-        existing = self._existing()
-        for table in TABLES:
-            if f"{table}{OLD}" in existing:
-                self._purge(f"{table}{OLD}", KEYS[table])
+        """After the import's commit: the old tables go. The import has succeeded whatever
+        happens here: what is left is purged by whoever takes the import lock next."""
+        self.tables = []
+        try:
+            existing = self._existing()
+            for table in TABLES:
+                if f"{table}{OLD}" in existing:
+                    self._purge(f"{table}{OLD}", KEYS[table])
+        except Exception as error:  # noqa: BLE001 - logged; the next import purges
+            _log.warning("the replaced tables are purged later: %s", type(error).__name__)
 
     def _existing(self) -> set[str]:
         return {name for (name,) in self.read(

@@ -458,9 +458,11 @@ class Writer:
         if self._may_replace("visits"):
             self._stage(staging.STAGE_VISITS, rows)
             visits = self._table("visits")
+            # The staged rows drive every look-up (SQLite takes CROSS JOIN's order as it is
+            # written): a batch's cost is its own size, not the table's.
             touched.update(tuple(row) for row in self.connection.execute(text(
-                f"SELECT DISTINCT v.team_id, v.week FROM {visits} v "
-                "JOIN stage_visits s ON s.visit_id = v.visit_id")))
+                f"SELECT DISTINCT v.team_id, v.week FROM stage_visits s CROSS JOIN {visits} v "
+                "WHERE v.visit_id = s.visit_id")))
             self.connection.execute(text(
                 f"DELETE FROM {visits} WHERE visit_id IN (SELECT visit_id FROM stage_visits)"))
             self.connection.execute(text(
@@ -487,14 +489,14 @@ class Writer:
             self._stage(staging.STAGE_PAIRS, new[["team_id", "date"]])
             hours = self._table("hours")
             replaced = pd.DataFrame(self.connection.execute(text(
-                f"SELECT h.employee_id, MIN(h.date) AS date FROM {hours} h "
-                "JOIN stage_pairs p ON p.team_id = h.team_id AND p.date = h.date "
-                "WHERE h.employee_id IS NOT NULL GROUP BY h.employee_id")).all(),
+                f"SELECT h.employee_id, MIN(h.date) AS date FROM stage_pairs p "
+                f"CROSS JOIN {hours} h WHERE p.team_id = h.team_id AND p.date = h.date "
+                "AND h.employee_id IS NOT NULL GROUP BY h.employee_id")).all(),
                 columns=["employee_id", "date"])
             self.touched.add_employees(replaced.astype({"date": str}))
             self.connection.execute(text(
-                f"DELETE FROM {hours} WHERE EXISTS (SELECT 1 FROM stage_pairs p "
-                f"WHERE p.team_id = {hours}.team_id AND p.date = {hours}.date)"))
+                f"DELETE FROM {hours} WHERE id IN (SELECT h.id FROM stage_pairs p "
+                f"CROSS JOIN {hours} h WHERE h.team_id = p.team_id AND h.date = p.date)"))
         self._insert("hours", rows)
         self.touched.add_employees(rows[["employee_id", "date"]])
         self.touched.team_weeks.update(
