@@ -59,8 +59,9 @@ class Event:
     spike: tuple[float, float] = (0.0, 0.0)  # a flu spike: (sick leave, episodes) it added
 
 
-def simulate(n_teams: int, n_weeks: int, rng: np.random.Generator):
-    """The panel (metric -> array [week, team]) and the events put into it."""
+def simulate(n_teams: int, n_weeks: int, rng: np.random.Generator, nuisances: bool = True):
+    """The panel (metric -> array [week, team]) and the events put into it; without
+    ``nuisances`` the same panel (the same draws) without its flu spikes and improvements."""
     woy = drift.week_of_year(FIRST_WEEK + np.arange(n_weeks))
     winter = 1 + 0.45 * np.cos((woy - 5) / 52 * 2 * np.pi)  # most sickness in early February
     kinds = (["change"] * (n_teams // 2) + ["nuisance"] * (n_teams // 4))
@@ -82,7 +83,7 @@ def simulate(n_teams: int, n_weeks: int, rng: np.random.Generator):
         staff = int(rng.integers(10, 15))
         metric = LEVELS[(team // len(SCENARIOS)) % len(LEVELS)]
         size = {"step 1.0 sd": 1.0, "step 1.5 sd": 1.5, "ramp to 1.5 sd": 1.5,
-                "improvement": -1.5}.get(scenario, 0.0)
+                "improvement": -1.5 if nuisances else 0.0}.get(scenario, 0.0)
         shape = np.ones(n_weeks - start) if not (scenario or "").startswith("ramp") else \
             np.minimum(1.0, (np.arange(n_weeks - start) + 1) / 13)
         seed = int(rng.integers(2 ** 63))
@@ -97,7 +98,9 @@ def simulate(n_teams: int, n_weeks: int, rng: np.random.Generator):
             sick, episodes = _sickness(staff, raised, spell_weeks, seed)
         spike = (0.0, 0.0)
         if scenario == "flu spike":
-            extra = rng.binomial(staff, 0.35)
+            extra = rng.binomial(staff, 0.35) if nuisances else 0
+            if not nuisances:
+                rng.binomial(staff, 0.35)  # the same draws as with the spike
             sick[start] += extra * 0.8
             episodes[start] += extra
             spike = (extra * 0.8 / staff, float(extra))
@@ -116,7 +119,7 @@ def simulate(n_teams: int, n_weeks: int, rng: np.random.Generator):
         if size and metric != "sick_leave":
             sd = _sd(series[metric][:start])
             series[metric][start:] += drift.METRICS[metric] * size * sd * shape
-        elif not size:
+        elif not size and scenario != "improvement":
             metric = {"doubled sick episodes": "sick_episodes",
                       "longer sick episodes": "sick_leave", "flu spike": "sick_leave"}.get(
                 scenario, "")

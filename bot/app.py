@@ -1,18 +1,26 @@
-"""The Slack app: listeners that acknowledge at once and answer on a worker pool.
+"""The Slack app: listeners that acknowledge at once and answer on worker pools.
 
-Slack wants an acknowledgement within 3 seconds. Listeners only ``ack()`` and hand the command
-to the answer pool, so an ack never waits on the database or a chart; the answer (database,
-chart, upload) follows on one of the pool's threads.
+Slack wants an acknowledgement within 3 seconds, and a trigger id (to open a form) is good
+for 3 seconds too. Listeners only ``ack()`` and hand the work on: commands that draw charts to
+the answer pool, and the rest (forms, buttons, goals and follow-ups, which open forms) to a fast
+lane that never waits behind a chart. A form's answers are checked for what needs no database
+within the acknowledgement (errors go back beside their fields) and saved after it.
+
+One error boundary (``Bot.guarded``) serves commands, buttons, forms and the App Home: a
+failure is logged with the error's class and an incident number, never with what the user
+typed, and the user is told, in their language, with that number.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import os
 import re
 import threading
 import time
-import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
@@ -21,9 +29,11 @@ from bot.blocks import FORM_CALLBACK, form_values, form_view, home_view
 from bot.drawing import Drawing
 from bot.edge import Edge
 from bot.gateway import Gateway
+from bot.logs import error_classes, incident
+from bot.logs import install as install_safe_logging
 from commands.context import Request
 from commands.dispatch import COMMANDS, answer, language_of_locale, reads_only
-from commands.i18n import Translator
+from commands.i18n import LANGUAGES, N_, Translator
 from commands.reply import Reply
 from storage.kpi_cache import KpiCache
 
@@ -31,69 +41,122 @@ log = logging.getLogger(__name__)
 
 ACK_WORKERS = 64  # listeners only ack, so many can run at once
 ANSWER_WORKERS = 8  # answers use the database and draw charts
+FAST_WORKERS = 4  # forms, buttons, goals and follow-ups: never behind a chart
+FAST_COMMANDS = frozenset({"/goal", "/followup"})  # they draw nothing; /goal opens forms
 LOCALE_SECONDS = 3600  # how long a user's Slack locale is trusted
 ACK_SWITCH_INTERVAL = 0.001  # seconds a thread may hold Python's lock while others wait
+SORRY = N_("Sorry, something went wrong on our side. It has been logged as incident "
+           "{incident}; please try again in a moment.")
 
 
 class Bot:
-    """What the listeners share: the edge, the gateway, the answer pool and a locale cache."""
+    """What the listeners share: the edge, the gateway, the worker pools and a locale cache."""
 
     def __init__(self, edge: Edge, gateway: Gateway, drawing: Drawing | None = None):
         self.edge = edge
         self.gateway = gateway
         self.drawing = drawing
         self.answers = ThreadPoolExecutor(ANSWER_WORKERS, thread_name_prefix="teampuls-answer")
+        self.fast = ThreadPoolExecutor(FAST_WORKERS, thread_name_prefix="teampuls-fast")
         self.kpis = KpiCache()
         self._warmed: int | None = None  # the kpi_version of the last warm-up
         self._warming = threading.Lock()
         self._locales: dict[str, tuple[float, str | None]] = {}
         self._lock = threading.Lock()
 
+    def shutdown(self, wait: bool = True) -> None:
+        self.fast.shutdown(wait=wait)
+        self.answers.shutdown(wait=wait)
+
+    # -- the error boundary -------------------------------------------------------------------
+
+    def guarded(self, what: str, user: str, tell: Callable[[Reply], None] | None,
+                work: Callable, *args) -> None:
+        """Run ``work(*args)``; a failure is logged (``what``, the user's id, the error's class
+        and an incident number) and told to the user through ``tell``."""
+        try:
+            work(*args)
+        except Exception as error:
+            number = incident()
+            log.error("%s for %s failed: %s (incident %s)", what, user or "-",
+                      error_classes(error), number, exc_info=True)
+            if tell is not None:
+                self._tell_incident(user, tell, number)
+
+    def _tell_incident(self, user: str, tell: Callable[[Reply], None], number: str) -> None:
+        reply = Reply(self.translator(user)(SORRY).format(incident=number), error=True)
+        try:
+            tell(reply)
+            return
+        except Exception as error:
+            log.warning("telling %s about incident %s failed (%s); sent as a direct message",
+                        user, number, error_classes(error))
+        try:
+            self.gateway.direct_reply(user, reply)
+        except Exception as error:
+            log.error("could not tell %s about incident %s: %s", user, number,
+                      error_classes(error))
+
+    def translator(self, user: str, fallback: str | None = None) -> Translator:
+        """The user's language (their Slack locale), else ``fallback``, else the default."""
+        return Translator(language_of_locale(self.locale(user)) or fallback
+                          or self.edge.settings.language)
+
     # -- commands -----------------------------------------------------------------------------
 
-    def command(self, body: dict) -> None:
-        """Answer a slash command (on the answer pool); every failure is logged and told."""
+    def take_command(self, body: dict) -> None:
+        """A slash command, acknowledged: answered on the fast lane or the answer pool."""
         request = Request(body["command"], body.get("text", ""), body["user_id"],
                           body["channel_id"], None)
         response_url = body.get("response_url")
-        trigger_id = body.get("trigger_id")
-        try:
-            request = dataclasses.replace(request, locale=self.locale(request.user_id))
-            settings = self.edge.settings
-            sessions = self.edge.reads if reads_only(request.command) else self.edge.sessions
-            with sessions.begin() as session:
-                reply = answer(request, session, now=self.edge.current(),
-                               default_language=settings.language, admins=settings.admins,
-                               cache=self.kpis,
-                               draw=self.drawing.png if self.drawing else None)
-            if reply.form is not None and trigger_id:
-                self.gateway.open_view(trigger_id, form_view(reply.form))
-            else:
-                self.gateway.deliver(reply, channel=request.channel_id, user=request.user_id,
-                                     response_url=response_url)
-            if reply.sync_channels:
-                self.sync_members(reply.sync_channels)
-            if self.kpis.newest_version != self._warmed:  # an import since: warm up again
-                self.answers.submit(self.warm_kpis)
-        except Exception:
-            incident = uuid.uuid4().hex[:8]
-            log.exception("answering %s %r for %s failed (incident %s)", request.command,
-                          request.text, request.user_id, incident)
-            self._tell_failure(request, response_url, incident)
 
-    def _tell_failure(self, request: Request, response_url: str | None, incident: str) -> None:
-        tr = Translator(language_of_locale(request.locale) or self.edge.settings.language)
-        reply = Reply(tr("Sorry, something went wrong on our side. It has been logged as "
-                         "incident {incident}; please try again in a moment.").format(
-                             incident=incident), error=True)
-        try:
+        def tell(reply: Reply) -> None:
             if response_url:
                 self.gateway.respond(response_url, reply)
             else:
                 self.gateway.deliver(reply, channel=request.channel_id, user=request.user_id,
                                      response_url=None)
-        except Exception:
-            log.exception("could not tell %s about incident %s", request.user_id, incident)
+
+        lane = self.fast if request.command in FAST_COMMANDS else self.answers
+        lane.submit(self.guarded, f"answering {request.command}", request.user_id, tell,
+                    self._answer, request, response_url, body.get("trigger_id"))
+
+    def command(self, body: dict) -> None:
+        """Answer a slash command here and now (the listeners use ``take_command``)."""
+        request = Request(body["command"], body.get("text", ""), body["user_id"],
+                          body["channel_id"], None)
+        response_url = body.get("response_url")
+        self.guarded(f"answering {request.command}", request.user_id,
+                     lambda reply: self.gateway.respond(response_url, reply) if response_url
+                     else self.gateway.deliver(reply, channel=request.channel_id,
+                                               user=request.user_id, response_url=None),
+                     self._answer, request, response_url, body.get("trigger_id"))
+
+    def _answer(self, request: Request, response_url: str | None, trigger_id: str | None):
+        request = dataclasses.replace(request, locale=self.locale(request.user_id))
+        settings = self.edge.settings
+        sessions = self.edge.reads if reads_only(request.command) else self.edge.sessions
+        with sessions.begin() as session:
+            reply = answer(request, session, now=self.edge.current(),
+                           default_language=settings.language, admins=settings.admins,
+                           cache=self.kpis, draw=self.drawing.png if self.drawing else None)
+        if reply.form is not None and trigger_id:
+            self.gateway.open_view(trigger_id, form_view(reply.form))
+        else:
+            self.gateway.deliver(reply, channel=request.channel_id, user=request.user_id,
+                                 response_url=response_url)
+        if reply.sync_channels:
+            self.sync_members(reply.sync_channels)
+        if self.kpis.newest_version != self._warmed:  # an import since: warm up again
+            self.answers.submit(self.warm_kpis)
+
+    def cached_locale(self, user: str) -> str | None:
+        """The user's locale if it is known already (no call to Slack)."""
+        with self._lock:
+            cached = self._locales.get(user)
+        if cached is not None and time.monotonic() - cached[0] < LOCALE_SECONDS:
+            return cached[1]
+        return None
 
     def locale(self, user: str) -> str | None:
         """The user's Slack locale (users.info), cached; None when Slack does not say."""
@@ -104,9 +167,9 @@ class Bot:
             return cached[1]
         try:
             locale = self.gateway.user_locale(user)
-        except Exception:
-            log.warning("users.info for %s failed; answering in the team's language", user,
-                        exc_info=True)
+        except Exception as error:
+            log.warning("users.info for %s failed (%s); answering in the team's language", user,
+                        error_classes(error))
             return None
         with self._lock:
             self._locales[user] = (now, locale)
@@ -130,52 +193,85 @@ class Bot:
                 if reads.version != self._warmed:
                     warm(reads, self.edge.current())
                     self._warmed = reads.version
-        except Exception:
-            log.exception("warming the KPI cache failed; answers read the database")
+        except Exception as error:
+            log.error("warming the KPI cache failed (%s); answers read the database",
+                      error_classes(error), exc_info=True)
         finally:
             self._warming.release()
 
     # -- forms, buttons and the App Home ------------------------------------------------------
 
     def form(self, ack, body: dict) -> None:
-        """A submitted form, answered within the acknowledgement: errors go back to the form,
-        beside their fields; a saved form closes, and a private note confirms it."""
-        from commands.dispatch import interaction_context, on_form
-        from commands.forms import FormErrors, form_state
+        """A submitted form: what can be checked without the database is checked within the
+        acknowledgement (errors go back to the form, beside their fields); then the form
+        closes, and the answers are saved on the fast lane, which confirms them privately (or
+        says why they could not be saved)."""
+        from commands.forms import check, form_state
 
         view, user = body["view"], body["user"]["id"]
-        state = form_state(view.get("private_metadata", ""))
+        metadata = view.get("private_metadata", "")
+        state = form_state(metadata)
         channel = state.get("channel", "")
+        values = form_values(view)
+        made_in = state.get("lang") if state.get("lang") in LANGUAGES else None
+        tr = Translator(made_in or language_of_locale(self.cached_locale(user))
+                        or self.edge.settings.language)
         try:
-            with self.edge.sessions.begin() as session:
-                ctx = interaction_context(
-                    session, user, channel, now=self.edge.current(),
-                    default_language=self.edge.settings.language, locale=self.locale(user),
-                    team_id=int(state["team"]))
-                reply = on_form(state.get("kind", ""), view.get("private_metadata", ""),
-                                form_values(view), ctx)
-        except FormErrors as refused:
-            ack(response_action="errors", errors=refused.errors)
+            errors = check(state.get("kind", ""), values, tr)
+        except Exception as error:
+            number = incident()
+            log.error("checking a form of %s failed: %s (incident %s)", user,
+                      error_classes(error), number, exc_info=True)
+            ack(response_action="errors", errors={next(iter(values), ""): tr(SORRY).format(
+                incident=number)})
             return
-        except Exception:
-            incident = uuid.uuid4().hex[:8]
-            log.exception("a form of %s could not be saved (incident %s)", user, incident)
-            tr = Translator(language_of_locale(self.locale(user)) or self.edge.settings.language)
-            first_field = next(iter(form_values(view)), "")
-            ack(response_action="errors", errors={first_field: tr(
-                "Sorry, something went wrong on our side. It has been logged as incident "
-                "{incident}; please try again in a moment.").format(incident=incident)})
+        if errors:
+            ack(response_action="errors", errors=errors)
             return
         ack()
-        self.answers.submit(_logged(self._confirm), reply, channel, user)
+        self.fast.submit(self.guarded, "saving a form", user,
+                         lambda reply: self._confirm(reply, channel, user),
+                         self._save_form, user, channel, state, metadata, values)
+
+    def _save_form(self, user: str, channel: str, state: dict, metadata: str,
+                   values: dict) -> None:
+        from commands.dispatch import interaction_context, on_form
+        from commands.forms import FormErrors
+
+        with self.edge.sessions.begin() as session:
+            ctx = interaction_context(
+                session, user, channel, now=self.edge.current(),
+                default_language=self.edge.settings.language, locale=self.locale(user),
+                team_id=int(state["team"]))
+            try:
+                reply = on_form(state.get("kind", ""), metadata, values, ctx)
+            except FormErrors as refused:  # the form has closed: say it in a message
+                reply = Reply("\n".join(refused.errors.values()), error=True)
+        self._confirm(reply, channel, user)
 
     def _confirm(self, reply: Reply, channel: str, user: str) -> None:
+        if not channel:
+            self.gateway.direct_reply(user, reply)
+            return
         try:
             self.gateway.deliver(reply, channel=channel, user=user, response_url=None)
-        except Exception:
-            log.warning("confirming a form to %s in %s failed; sent as a direct message",
-                        user, channel, exc_info=True)
+        except Exception as error:
+            log.warning("confirming a form to %s in %s failed (%s); sent as a direct message",
+                        user, channel, error_classes(error))
             self.gateway.direct_reply(user, reply)
+
+    def take_button(self, body: dict) -> None:
+        action, user = body["actions"][0], body["user"]["id"]
+        response_url = body.get("response_url")
+
+        def tell(reply: Reply) -> None:
+            if response_url:
+                self.gateway.respond(response_url, reply)
+            else:
+                self.gateway.direct_reply(user, reply)
+
+        self.fast.submit(self.guarded, f"the button {action.get('action_id', '?')}", user,
+                         tell, self.button, body)
 
     def button(self, body: dict) -> None:
         from commands.dispatch import interaction_context, on_button
@@ -199,6 +295,12 @@ class Bot:
         if (body.get("view") or {}).get("type") == "home":
             self.home(user)
 
+    def take_home(self, user: str) -> None:
+        def tell(reply: Reply) -> None:
+            self.gateway.publish_home(user, home_view(reply))
+
+        self.fast.submit(self.guarded, "the App Home", user, tell, self.home, user)
+
     def home(self, user: str) -> None:
         from commands.dispatch import interaction_context
         from commands.home import home
@@ -214,10 +316,7 @@ class Bot:
 
     def sync_members_logged(self) -> None:
         """``sync_members`` as the start-up thread runs it: a failure goes to the log."""
-        try:
-            self.sync_members()
-        except Exception:
-            log.exception("reading the members of the linked channels failed")
+        self.guarded("reading the members of the linked channels", "", None, self.sync_members)
 
     def sync_members(self, channels=None) -> None:
         """Read the members of linked channels (all of them by default) from Slack."""
@@ -229,8 +328,8 @@ class Bot:
         for channel in channels:
             try:
                 members = self.gateway.channel_members(channel)
-            except Exception:
-                log.warning("cannot read the members of %s", channel, exc_info=True)
+            except Exception as error:
+                log.warning("cannot read the members of %s (%s)", channel, error_classes(error))
                 continue
             with self.edge.sessions.begin() as session:
                 set_channel_members(session, channel, members)
@@ -249,24 +348,53 @@ class Bot:
             remove_channel_member(session, event["channel"], event["user"])
 
 
+# What slack-bolt reads from the environment when an argument is None or empty: a signing
+# secret, a bot token, a verification token, and SLACK_CLIENT_ID with SLACK_CLIENT_SECRET, with
+# which it switches to the OAuth flow and drops the bot token. teampuls passes its settings.
+BOLT_ENVIRONMENT = ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "SLACK_VERIFICATION_TOKEN",
+                    "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SCOPES",
+                    "SLACK_USER_SCOPES", "SLACK_REDIRECT_URI", "SLACK_INSTALL_PATH",
+                    "SLACK_REDIRECT_URI_PATH")
+_ENVIRONMENT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _bolt_sees_no_environment():
+    """slack-bolt has no argument that stops it reading the environment, so the variables it
+    reads are out of the environment while the app is made (the entry point read them
+    already, into the settings), and back after."""
+    with _ENVIRONMENT_LOCK:
+        saved = {name: os.environ.pop(name) for name in BOLT_ENVIRONMENT if name in os.environ}
+        try:
+            yield
+        finally:
+            os.environ.update(saved)
+
+
 def create_app(edge: Edge, gateway: Gateway, drawing: Drawing | None = None) -> tuple[App, Bot]:
     """The bolt app and what its listeners share; ``drawing`` draws charts on worker processes
-    (without it, on the answer threads)."""
+    (without it, on the answer threads). Every value bolt uses comes from the settings."""
+    install_safe_logging()
     settings = edge.settings
     bot = Bot(edge, gateway, drawing)
-    app = App(
-        client=gateway.client,
-        signing_secret=settings.slack_signing_secret or None,
-        request_verification_enabled=bool(settings.slack_signing_secret),
-        token_verification_enabled=False,  # checked once at start-up with auth.test
-        listener_executor=ThreadPoolExecutor(ACK_WORKERS, thread_name_prefix="teampuls-ack"),
-        process_before_response=False,
-        logger=logging.getLogger("slack_bolt"),
-    )
+    with _bolt_sees_no_environment():
+        app = App(
+            name="teampuls",
+            client=gateway.client,
+            signing_secret=settings.slack_signing_secret,
+            verification_token="",
+            request_verification_enabled=bool(settings.slack_signing_secret),
+            token_verification_enabled=False,  # checked once at start-up with auth.test
+            listener_executor=ThreadPoolExecutor(ACK_WORKERS, thread_name_prefix="teampuls-ack"),
+            process_before_response=False,
+            logger=logging.getLogger("slack_bolt"),
+        )
+    if app.oauth_flow is not None or app.installation_store is not None:  # pragma: no cover
+        raise RuntimeError("slack-bolt set up an OAuth flow; teampuls uses its bot token")
 
     def on_command(ack, body):
         ack()
-        bot.answers.submit(bot.command, body)
+        bot.take_command(body)
 
     for name in COMMANDS:
         app.command(name)(on_command)
@@ -278,31 +406,23 @@ def create_app(edge: Edge, gateway: Gateway, drawing: Drawing | None = None) -> 
     @app.action(re.compile(r"^(followup|goal|drift)_"))
     def on_button(ack, body):
         ack()
-        bot.answers.submit(_logged(bot.button), body)
+        bot.take_button(body)
 
     @app.event("app_home_opened")
     def on_home(ack, event):
         ack()
         if event.get("tab", "home") == "home":
-            bot.answers.submit(_logged(bot.home), event["user"])
+            bot.take_home(event["user"])
 
     @app.event("member_joined_channel")
     def on_joined(ack, event):
         ack()
-        bot.answers.submit(_logged(bot.member_joined), event)
+        bot.answers.submit(bot.guarded, "a member joining", "", None, bot.member_joined,
+                           event)
 
     @app.event("member_left_channel")
     def on_left(ack, event):
         ack()
-        bot.answers.submit(_logged(bot.member_left), event)
+        bot.answers.submit(bot.guarded, "a member leaving", "", None, bot.member_left, event)
 
     return app, bot
-
-
-def _logged(function):
-    def run(*args):
-        try:
-            function(*args)
-        except Exception:
-            log.exception("%s failed", function.__name__)
-    return run

@@ -110,8 +110,8 @@ def import_(ctx: click.Context, args: tuple[str, ...]) -> None:
             result = run_import(session, [(p, kind) for p in paths],
                                 max_bytes=edge.settings.import_max_bytes, progress=progress)
     except ImportRefused as refused:
-        for error in refused.errors:
-            click.echo(str(error), err=True)
+        for line in refused.lines():
+            click.echo(line, err=True)
         raise UserError(str(refused)) from None
     click.echo(_import_summary(result, len(paths)))
 
@@ -137,6 +137,10 @@ def _progress(total: int):
 def _import_summary(result, files: int) -> str:
     from metrics import weeks
 
+    if result.unchanged:
+        return (f"Nothing changed: {'these files were' if files != 1 else 'this file was'} "
+                "imported last, with the same content, and no data has changed since "
+                "(nothing written, the KPIs left as they are).")
     counts = ", ".join(f"{n:,} {kind} rows" for kind, n in result.rows.items())
     lines = [f"Imported {counts} from {files} file{'s' if files != 1 else ''}."]
     if result.teams:
@@ -349,7 +353,8 @@ def _describe_team(team, edge: Edge) -> str:
 @teampuls.command()
 @click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535),
               help="HTTP mode: the port to listen on.")
-@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP mode: the address to listen on.")
+@click.option("--host", default=None, help="HTTP mode: the address to listen on [default: "
+              "TEAMPULS_HTTP_HOST, 127.0.0.1].")
 @click.pass_context
 def run(ctx: click.Context, port: int, host: str) -> None:
     """Start the Slack bot.
@@ -410,7 +415,7 @@ def run(ctx: click.Context, port: int, host: str) -> None:
     if mode == "socket":
         serve_socket_mode(app, settings.slack_app_token)
     else:
-        serve_http(app, host, port)
+        serve_http(app, settings, host or settings.http_host, port)
 
 
 POSTING_TICK_SECONDS = 60
@@ -455,6 +460,7 @@ def forecast_command(series_file: str, horizon: int, out_file: str) -> None:
     import pandas as pd
 
     from metrics import forecast, weeks
+    from storage.csv_output import write_csv
     from storage.series_files import read_series
 
     series = read_series(pathlib.Path(series_file), ("team", "profession", "week", "hours"))
@@ -471,8 +477,8 @@ def forecast_command(series_file: str, horizon: int, out_file: str) -> None:
                   "forecast": m, "lower": lo, "upper": hi}
                  for w, m, lo, hi in zip(made.weeks, made.mean, made.lower, made.upper,
                                          strict=True)]
-    pd.DataFrame(rows, columns=["team", "profession", "week", "forecast", "lower", "upper"]) \
-        .to_csv(out_file, index=False, float_format="%.3f")
+    write_csv(pd.DataFrame(rows, columns=["team", "profession", "week", "forecast", "lower",
+                                          "upper"]), out_file, float_format="%.3f")
     click.echo(f"Forecast {horizon} weeks of {series.groupby(['team', 'profession']).ngroups} "
                f"series; written to {out_file}.")
 
@@ -490,7 +496,10 @@ def citizen() -> None:
 @click.pass_context
 def citizen_export(ctx, ref: str, out_file: str | None) -> None:
     """Write everything teampuls holds about the citizen REF as JSON: goals with their
-    history, follow-ups and visits."""
+    history, follow-ups and visits (under REF and any look-alike of it that differs only by
+    invisible characters, the kind of dash or space, or fullwidth forms), and the texts of
+    other citizens' goals and follow-ups that mention REF (review those before handing the
+    export over: they are about someone else too)."""
     from storage import goals
 
     edge = _edge(ctx)
@@ -500,8 +509,9 @@ def citizen_export(ctx, ref: str, out_file: str | None) -> None:
     text = json.dumps(data, ensure_ascii=False, indent=2)
     if out_file:
         pathlib.Path(out_file).write_text(text + "\n", encoding="utf-8")
-        click.echo(f"Wrote {len(data['goals'])} goals, {len(data['follow_ups'])} follow-ups and "
-                   f"{len(data['visits'])} visits of {ref} to {out_file}.")
+        click.echo(f"Wrote {len(data['goals'])} goals, {len(data['follow_ups'])} follow-ups, "
+                   f"{len(data['visits'])} visits of {ref} and {len(data['mentions'])} mentions "
+                   f"in other texts to {out_file}.")
     else:
         click.echo(text)
 
@@ -512,7 +522,9 @@ def citizen_export(ctx, ref: str, out_file: str | None) -> None:
 @click.pass_context
 def citizen_erase(ctx, ref: str, yes: bool) -> None:
     """Delete everything about the citizen REF: goals, their history, follow-ups and visits
-    (the KPIs of the weeks concerned are recomputed)."""
+    (the KPIs of the weeks concerned are recomputed), under REF and any look-alike of it; in
+    other citizens' goals and follow-ups (and their history) each mention of REF is replaced
+    by [erased]."""
     from storage import goals
     from storage.kpi_refresh import refresh_team_weeks
     from storage.shadow import import_turn
@@ -684,17 +696,22 @@ def demo(ctx, database: str, export_dir: str | None, teams: int, n_weeks: int, s
     url = f"sqlite:///{target}"
     demo_edge = dataclasses.replace(edge, settings=dataclasses.replace(
         edge.settings, database_url=url))
-    from storage.importers.runner import run_import
+    from storage.importers.runner import ImportRefused, run_import
     from storage.teams import TeamChanges, add_team
 
     codes = team_codes(teams)
     with tempfile.TemporaryDirectory() as folder:
         paths = exports.write(pathlib.Path(folder))
-        with demo_edge.sessions.begin() as session:
-            for code, name in codes:
-                add_team(session, code, TeamChanges(name=name))
-            result = run_import(session, [(p, None) for p in paths],
-                                max_bytes=edge.settings.import_max_bytes)
+        try:
+            with demo_edge.sessions.begin() as session:
+                for code, name in codes:
+                    add_team(session, code, TeamChanges(name=name))
+                result = run_import(session, [(p, None) for p in paths],
+                                    max_bytes=edge.settings.import_max_bytes)
+        except ImportRefused as refused:  # reported as `teampuls import` reports it
+            for line in refused.lines():
+                click.echo(line, err=True)
+            raise UserError(str(refused)) from None
     click.echo(f"Demo database {target}: {teams} teams over {n_weeks} weeks.")
     click.echo(_import_summary(result, len(paths)))
     click.echo("")

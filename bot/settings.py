@@ -29,6 +29,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("SLACK_API_BASE_URL", "",
              "Base URL of Slack's Web API, ending in /; empty means Slack's own "
              "(set it for GovSlack or a test stand-in)."),
+    Variable("TEAMPULS_HTTP_HOST", "127.0.0.1",
+             "HTTP mode: the address to listen on; 0.0.0.0 listens on every interface (behind "
+             "a proxy that terminates TLS, set this only when the proxy runs elsewhere)."),
     Variable("TEAMPULS_LANGUAGE", "da", "Default language of messages: da, nb or en."),
     Variable("TEAMPULS_TIMEZONE", "Europe/Copenhagen", "Default time zone of new teams (IANA name)."),
     Variable("TEAMPULS_ADMINS", "", "Comma-separated Slack user ids allowed to run admin commands."),
@@ -64,6 +67,7 @@ class Settings:
     post_grace_days: float = 3.0
     post_lease_seconds: int = 900
     retention_months: int = 12
+    http_host: str = "127.0.0.1"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -122,6 +126,7 @@ class Settings:
             post_grace_days=grace,
             post_lease_seconds=lease,
             retention_months=retention,
+            http_host=raw["TEAMPULS_HTTP_HOST"],
         )
 
 

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from commands import capacity, dashboard, followup, goal, kpi, teampuls
 from commands.context import Context, Request
-from commands.i18n import LANGUAGES, Translator
+from commands.i18n import LANGUAGES, N_, Translator
 from commands.reply import Reply, UsageError
 from storage.kpi_cache import KpiCache, KpiReads
+from storage.national_ids import looks_like_national_id
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -59,6 +60,10 @@ def answer(request: Request, session: Session, *, now: dt.datetime, default_lang
     if module is None:
         return Reply(tr("I don't know the command {command}. Try /teampuls help.").format(
             command=request.command), error=True)
+    if looks_like_national_id(request.text):
+        # Never parsed, stored or shown back (contract section 4).
+        return Reply(tr(N_("This looks like a CPR number or fødselsnummer. Never write those "
+                           "here; use the citizen's reference (e.g. B-10442).")), error=True)
     ctx = Context(request, session, now, tr, team, user_teams, admins,
                   KpiReads(session_fetch(session), cache), draw or draw_here)
     try:

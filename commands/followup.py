@@ -99,7 +99,8 @@ def follow_up_form(ctx: Context, team: Team, goal: Goal) -> Form:
         kind="followup", title=tr("New follow-up"), submit=tr("Save"),
         intro=tr("For goal #{id} of {citizen}. Only team {team}'s members see this.").format(
             id=goal.id, citizen=escape(goal.citizen_ref), team=team.code),
-        state=f"team={team.id};channel={ctx.request.channel_id};goal={goal.id}",
+        state=f"lang={ctx.tr.language};team={team.id};"
+              f"channel={ctx.request.channel_id};goal={goal.id}",
         fields=(
             FormField("text", tr("What is to be followed up"), "long_text"),
             FormField("responsible", tr("Responsible"), "user", "", ctx.request.user_id),

@@ -121,7 +121,8 @@ def goal_form(ctx: Context, team: Team, goal: Goal | None) -> Form:
         submit=tr("Save"),
         intro=tr("Only team {team}'s members see this. Never write CPR numbers or "
                  "fødselsnumre; avoid names.").format(team=team.code),
-        state=f"team={team.id};channel={ctx.request.channel_id};goal={goal.id if goal else ''}",
+        state=f"lang={ctx.tr.language};team={team.id};"
+              f"channel={ctx.request.channel_id};goal={goal.id if goal else ''}",
         fields=(
             FormField("citizen_ref", tr("Citizen"), "text",
                       tr("The citizen's reference as in the visit lists, e.g. B-10442"),

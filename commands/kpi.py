@@ -29,6 +29,7 @@ TREND_WEEKS = 26
 ALL_WORDS = frozenset({"all", "alle"})
 SHARE_WORDS = frozenset({"share", "del", "dele", "vis"})
 WEEK_WORDS = frozenset({"week", "uge", "uke", "wk", "u"})
+MAX_TEXT = 300  # characters; the longest sensible question is under 60
 _SHORT_WEEK = re.compile(r"^(?:w|uge|uke|week|u)(\d{1,2})$", re.IGNORECASE)
 
 EXAMPLES = (
@@ -50,8 +51,13 @@ class KpiArgs:
 
 
 def parse(text: str) -> KpiArgs:
+    """The words of ``/kpi``, in one pass (each word is looked at a bounded number of times)."""
+    if len(text) > MAX_TEXT:
+        raise UsageError(N_("That is too long for /kpi: {length} characters, at most {limit}. "
+                            "Try /teampuls help."), length=len(text), limit=MAX_TEXT)
     words = text.split()
     found: dict[str, object] = {}
+    other: list[str] = []
     i = 0
     while i < len(words):
         word = words[i]
@@ -80,10 +86,12 @@ def parse(text: str) -> KpiArgs:
                     raise UsageError(N_("{word} is not a week; write it as 2026-W45 or uge 45"),
                                      word=word) from None
             else:
-                found["words"] = (*found.get("words", ()), word)
+                other.append(word)
             i += 1
     if "week" in found and "week_number" in found:
         raise UsageError(N_("Name one week only."))
+    if other:
+        found["words"] = tuple(other)
     return KpiArgs(**found)
 
 

@@ -27,7 +27,8 @@ def _table(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = len(next(iter(rates.values())))
     thresholds = first + step * np.arange(n)
     # A rate of 0 (no alert in the simulation) is taken as a tenth of one alert.
-    floor = 0.1 / (300 * 10)
+    floor = 0.1 / (drift_rates.SERIES_YEARS if hasattr(drift_rates, "SERIES_YEARS")
+                   else 3000)
     logs = np.log(np.maximum(np.array([rates[g] for g in grid], dtype=float), floor))
     return grid, thresholds, logs
 
@@ -63,7 +64,16 @@ def _threshold(kind: str, parameter: float) -> float:
 
 @functools.lru_cache(maxsize=256)
 def level_threshold(phi: float) -> float:
+    """The threshold for a series whose estimated autocorrelation is ``phi``."""
     return _threshold("level", round(phi, 3))
+
+
+def level_thresholds(phi: np.ndarray) -> np.ndarray:
+    """Thresholds for many estimated autocorrelations at once (looked up on a fine grid)."""
+    grid = np.linspace(0.0, 0.9, 91)
+    # more persistence never a lower threshold (the simulated table's last bin is thin)
+    values = np.maximum.accumulate([level_threshold(float(g)) for g in grid])
+    return np.interp(np.clip(phi, 0.0, 0.9), grid, values)
 
 
 def count_threshold(expected: np.ndarray) -> np.ndarray:

@@ -37,7 +37,8 @@ def normalize_url(url: str) -> str:
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                               hide_parameters=True)  # no typed text in logs or errors
         event.listen(engine, "connect", _sqlite_pragmas)
         # Python's sqlite3 opens transactions only before INSERT, UPDATE and DELETE, so DDL and
         # reads would run outside the transaction; SQLAlchemy's recipe for transactional DDL
@@ -45,7 +46,7 @@ def make_engine(url: str) -> Engine:
         # IMMEDIATE or DEFERRED as the connection's execution options say.
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 SQLITE_BEGIN = "sqlite_begin"  # execution option: "IMMEDIATE" (the default) or "DEFERRED"

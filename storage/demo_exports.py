@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from storage.csv_output import write_csv
+
 PROFESSION_MIX = (("nurse", 0.25), ("sosu_assistant", 0.35), ("sosu_helper", 0.3),
                   ("physio", 0.05), ("ot", 0.05))
 
@@ -48,7 +50,7 @@ class Exports:
         paths = []
         for kind in ("staff", "hours", "visits", "norms"):
             path = directory / f"{kind}.csv"
-            getattr(self, kind).to_csv(path, index=False, float_format="%.2f")
+            write_csv(getattr(self, kind), path, float_format="%.2f")
             paths.append(path)
         return paths
 

@@ -176,7 +176,7 @@ def open_goals(session: Session, user: str, team_id: int, now: dt.datetime,
     _check(session, user, team_id)
     query = select(Goal).where(Goal.team_id == team_id, Goal.state == "open")
     if citizen_ref:
-        query = query.where(Goal.citizen_ref == citizen_ref)
+        query = query.where(Goal.citizen_ref == clean_ref(citizen_ref))
     goals = list(session.scalars(query.order_by(Goal.citizen_ref, Goal.id)))
     audit(session, now, user, "read", "goal_list", None, team_id)
     return goals
@@ -361,15 +361,125 @@ def purge(session: Session, now: dt.datetime, retention_days: int) -> tuple[int,
     return len(goals), len(follow_ups), len(audits)
 
 
+# A citizen is found by their reference as people read it: stored references and mentions in
+# free text that differ from it only by invisible characters, the kind of dash or space, or
+# fullwidth and other compatibility forms (``storage.folding``) are the same citizen. Case counts:
+# the contract does not make references case-insensitive.
+#
+# Erasure deletes the citizen's own goals, their history, follow-ups and visits, and in every
+# other text (another citizen's goal, follow-up or goal history that mentions them) replaces the
+# mention by ERASED: the other citizen's record stays, without this citizen in it. A subject
+# access export lists those mentions beside the citizen's own records, with the text as stored
+# but without the other citizen's reference; review them before handing the export over.
+
+ERASED = "[erased]"
+_TEXT_CHANGES = ("what_matters", "goal")  # GoalChange fields that hold free text
+
+
+class CitizenSearch:
+    """Finds one citizen's reference, stored or mentioned."""
+
+    def __init__(self, ref: str):
+        from storage.folding import fold, lookalike
+
+        self.key = fold(ref).strip()
+        if not self.key:
+            raise ValueError("an empty citizen reference")
+        self._fold = fold
+        self._pattern = lookalike(self.key)
+
+    def same(self, stored: str | None) -> bool:
+        return stored is not None and self._fold(stored).strip() == self.key
+
+    def refs(self, session: Session, query) -> set[str]:
+        """The values ``query`` selects (one column) that are this reference, as written."""
+        return {value for value in session.scalars(query.distinct()) if self.same(value)}
+
+    def spans(self, text: str | None) -> list[tuple[int, int]]:
+        """Where ``text`` mentions the reference, not as part of a longer word or number."""
+        from storage.folding import is_invisible
+
+        if not text:
+            return []
+        found = []
+        for match in self._pattern.finditer(text):
+            start, end = match.span()
+            before = start - 1
+            while before >= 0 and is_invisible(text[before]):
+                before -= 1
+            after = end
+            while after < len(text) and is_invisible(text[after]):
+                after += 1
+            glued = ((before >= 0 and _wordish(text[before]))
+                     or (after < len(text) and _wordish(text[after])))
+            if not glued:
+                found.append((start, end))
+        return found
+
+    def redact(self, text: str) -> str:
+        for start, end in reversed(self.spans(text)):
+            text = text[:start] + ERASED + text[end:]
+        return text
+
+
+def _wordish(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _mentions(session: Session, search: CitizenSearch, skip_goals: set[int],
+              skip_follow_ups: set[int]) -> list[tuple[str, object, str]]:
+    """(kind, row, field) of every text outside the citizen's own records that mentions them.
+    A full scan of the free text, a column at a time: no index can shorten it, as a mention
+    may hide invisible characters anywhere."""
+    sources = (("goal", Goal, ("what_matters", "goal"), Goal.id.not_in(skip_goals)),
+               ("follow_up", FollowUp, ("text",), FollowUp.id.not_in(skip_follow_ups)),
+               ("goal_change", GoalChange, ("old_value", "new_value"),
+                GoalChange.field.in_(_TEXT_CHANGES) & GoalChange.goal_id.not_in(skip_goals)))
+    found = []
+    for kind, model, fields, where in sources:
+        key = model.id
+        hits: dict[int, list[str]] = {}
+        rows = session.execute(select(key, *(getattr(model, f) for f in fields)).where(where)
+                               .order_by(key).execution_options(yield_per=1000))
+        for row_id, *texts in rows:
+            hit = [f for f, text in zip(fields, texts, strict=True) if search.spans(text)]
+            if hit:
+                hits[row_id] = hit
+        for row in session.scalars(select(model).where(key.in_(list(hits))).order_by(key)):
+            found += [(kind, row, f) for f in hits[row.id]]
+    return found
+
+
+def _own(session: Session, search: CitizenSearch) -> tuple[list[str], list[int], list[int]]:
+    """The citizen's references as stored (under any look-alike), goal ids and follow-up ids."""
+    refs = sorted({search.key, *search.refs(session, select(Goal.citizen_ref)),
+                   *search.refs(session, select(FollowUp.citizen_ref)),
+                   *search.refs(session, select(Visit.citizen_ref)),
+                   *(value for column in (GoalChange.old_value, GoalChange.new_value)
+                     for value in search.refs(session, select(column).where(
+                         GoalChange.field == "citizen_ref")))})
+    goal_ids = list(session.scalars(select(Goal.id).where(Goal.citizen_ref.in_(refs))
+                                    .order_by(Goal.id)))
+    follow_up_ids = list(session.scalars(select(FollowUp.id).where(or_(
+        FollowUp.citizen_ref.in_(refs), FollowUp.goal_id.in_(goal_ids))).order_by(FollowUp.id)))
+    return refs, goal_ids, follow_up_ids
+
+
 def citizen_data(session: Session, ref: str) -> dict:
-    """Everything teampuls holds about one citizen (a subject access request)."""
-    goals = session.scalars(select(Goal).where(Goal.citizen_ref == ref).order_by(Goal.id)).all()
-    follow_ups = session.scalars(select(FollowUp).where(FollowUp.citizen_ref == ref)
+    """Everything teampuls holds about one citizen (a subject access request): their goals with
+    history, follow-ups and visits under any look-alike of the reference, and the texts of
+    other records that mention them."""
+    search = CitizenSearch(ref)
+    refs, goal_ids, follow_up_ids = _own(session, search)
+    goals = session.scalars(select(Goal).where(Goal.id.in_(goal_ids)).order_by(Goal.id)).all()
+    follow_ups = session.scalars(select(FollowUp).where(FollowUp.id.in_(follow_up_ids))
                                  .order_by(FollowUp.id)).all()
-    visits = session.scalars(select(Visit).where(Visit.citizen_ref == ref)
+    visits = session.scalars(select(Visit).where(Visit.citizen_ref.in_(refs))
                              .order_by(Visit.date, Visit.visit_id)).all()
+    mentions = _mentions(session, search, set(goal_ids), set(follow_up_ids))
     return {
         "citizen_ref": ref,
+        "references": refs,
         "goals": [{**_row(g, ("id", "team_id", "what_matters", "goal", "follow_up_by",
                               "reassess_on", "state", "created_by", "created_at", "closed_at")),
                    "history": [_row(c, ("changed_by", "changed_at", "field", "old_value",
@@ -379,30 +489,43 @@ def citizen_data(session: Session, ref: str) -> dict:
                        for f in follow_ups],
         "visits": [_row(v, ("visit_id", "team_id", "employee_id", "date", "minutes", "status"))
                    for v in visits],
+        "mentions": [_mention(kind, row, field) for kind, row, field in mentions],
     }
 
 
+def _mention(kind: str, row, field: str) -> dict:
+    where = {"goal": ("id", "team_id"), "follow_up": ("id", "team_id", "goal_id"),
+             "goal_change": ("goal_id", "changed_by", "changed_at", "field")}[kind]
+    return {"in": kind, **_row(row, where), "text_field": field, "text": getattr(row, field)}
+
+
 def erase_citizen(session: Session, ref: str) -> dict[str, int]:
-    """Delete everything about one citizen; returns how many rows of each kind went and the
-    team-weeks whose visits changed (their KPIs must be recomputed)."""
-    goal_ids = list(session.scalars(select(Goal.id).where(Goal.citizen_ref == ref)))
+    """Delete everything about one citizen (under any look-alike of the reference) and redact
+    their mentions in other texts; returns how many rows of each kind went, how many texts
+    were redacted, and the team-weeks whose visits changed (their KPIs must be recomputed)."""
+    search = CitizenSearch(ref)
+    refs, goal_ids, follow_up_ids = _own(session, search)
     weeks = {(team, week) for team, week in session.execute(
-        select(Visit.team_id, Visit.week).where(Visit.citizen_ref == ref).distinct())}
+        select(Visit.team_id, Visit.week).where(Visit.citizen_ref.in_(refs)).distinct())}
     counts = {
-        "follow_ups": len(session.execute(delete(FollowUp).where(or_(
-            FollowUp.citizen_ref == ref, FollowUp.goal_id.in_(goal_ids))).returning(
-            FollowUp.id)).all()),
+        "follow_ups": len(session.execute(delete(FollowUp).where(
+            FollowUp.id.in_(follow_up_ids)).returning(FollowUp.id)).all()),
         # The history of goals moved to or from this citizen names them too.
         "goal_changes": len(session.execute(delete(GoalChange).where(or_(
             GoalChange.goal_id.in_(goal_ids),
             (GoalChange.field == "citizen_ref")
-            & or_(GoalChange.old_value == ref, GoalChange.new_value == ref)))
+            & or_(GoalChange.old_value.in_(refs), GoalChange.new_value.in_(refs))))
             .returning(GoalChange.id)).all()),
         "goals": len(session.execute(delete(Goal).where(Goal.id.in_(goal_ids))
                                      .returning(Goal.id)).all()),
-        "visits": len(session.execute(delete(Visit).where(Visit.citizen_ref == ref)
+        "visits": len(session.execute(delete(Visit).where(Visit.citizen_ref.in_(refs))
                                       .returning(Visit.visit_id)).all()),
     }
+    mentions = _mentions(session, search, set(), set())
+    for _kind, row, field in mentions:
+        setattr(row, field, search.redact(getattr(row, field)))
+    session.flush()
+    counts["texts_redacted"] = len(mentions)
     return counts | {"team_weeks": weeks}
 
 

@@ -384,3 +384,15 @@ class KpiVersion(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
+
+
+class ImportRun(Base):
+    """A committed import: the digest of its files (their kinds and contents, in order) and
+    the ``kpi_version`` it left. The same files again while the version has not moved since
+    change nothing, and are not imported again (``storage.importers.runner``)."""
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    kpi_version: Mapped[int] = mapped_column(BigInteger)

@@ -12,9 +12,10 @@ import pathlib
 import pandas as pd
 
 from metrics import weeks
+from storage.csv_output import write_csv
 from storage.errors import SeriesFileError
 
-MAX_ERRORS = 50
+MAX_ERRORS = 100  # named one by one, as an import names its errors; the others are counted
 
 
 def read_series(path: pathlib.Path, columns: tuple[str, ...] = ("team", "metric", "week",
@@ -32,7 +33,7 @@ def read_series(path: pathlib.Path, columns: tuple[str, ...] = ("team", "metric"
     if missing:
         raise SeriesFileError(f"{path}: the header lacks {', '.join(missing)} "
                               f"(it needs {', '.join(columns)})")
-    errors: list[str] = []
+    errors = _Errors()
     week_index: list[int | None] = []
     values: list[float | None] = []
     value_column = columns[-1]
@@ -61,15 +62,31 @@ def read_series(path: pathlib.Path, columns: tuple[str, ...] = ("team", "metric"
     out["week"] = week_index
     out[value_column] = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
     duplicated = out.duplicated(subset=keys, keep=False) & out["week"].notna()
-    for number in (duplicated[duplicated].index + 2)[:MAX_ERRORS]:
+    lines = duplicated[duplicated].index + 2
+    for number in lines[:MAX_ERRORS]:
         errors.append(f"{path}:{number}: the same {', '.join(keys)} as another line")
-    if errors:
-        more = f"\n... and {len(errors) - MAX_ERRORS} more" if len(errors) > MAX_ERRORS else ""
-        raise SeriesFileError(f"{len(errors)} problem(s) in {path}:\n"
-                              + "\n".join(errors[:MAX_ERRORS]) + more)
+    errors.count += max(len(lines) - MAX_ERRORS, 0)
+    if errors.count:
+        more = f"\n… and {errors.count - len(errors.listed):,} more errors in 1 file(s)" \
+            if errors.count > len(errors.listed) else ""
+        raise SeriesFileError(f"{errors.count:,} problem(s) in {path}:\n"
+                              + "\n".join(errors.listed) + more)
     out["week"] = out["week"].astype(int)
     return out
 
 
+class _Errors:
+    """The first MAX_ERRORS problems of a file, and the count of all."""
+
+    def __init__(self):
+        self.listed: list[str] = []
+        self.count = 0
+
+    def append(self, message: str) -> None:
+        self.count += 1
+        if len(self.listed) < MAX_ERRORS:
+            self.listed.append(message)
+
+
 def write_alerts(frame: pd.DataFrame, path: pathlib.Path) -> None:
-    frame.to_csv(path, index=False, float_format="%.6g")
+    write_csv(frame, path, float_format="%.6g")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from storage.errors import TeamError
 from storage.importers.contract import TEAM_CODE
 from storage.models import ROLES, ChannelMember, Team, TeamChannel, TeamRole
+from storage.national_ids import looks_like_national_id
 
 LANGUAGES = ("da", "nb", "en")
 
@@ -45,8 +46,14 @@ class TeamChanges:
     remove_roles: tuple[tuple[str, str], ...] = ()
 
 
+NATIONAL_ID = ("looks like a CPR number or fødselsnummer; those are never stored "
+               "(contract section 4)")
+
+
 def add_team(session: Session, code: str, changes: TeamChanges) -> Team:
     code = code.strip()
+    if looks_like_national_id(code):
+        raise TeamError(f"the team code {NATIONAL_ID}")
     if not TEAM_CODE.match(code):
         raise TeamError(f"{code!r} is not a team code (letters, digits, '-', '_' and '.')")
     if session.scalar(select(Team.id).where(Team.code == code)) is not None:
@@ -61,6 +68,8 @@ def edit_team(session: Session, team: Team, changes: TeamChanges) -> Team:
     if changes.name is not None:
         if not changes.name.strip():
             raise TeamError("a team's name cannot be empty")
+        if looks_like_national_id(changes.name):
+            raise TeamError(f"the team's name {NATIONAL_ID}")
         team.name = changes.name.strip()
     if changes.language is not None:
         if changes.language not in LANGUAGES:

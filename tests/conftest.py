@@ -19,8 +19,8 @@ from bot.edge import Edge
 from bot.settings import Settings
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-SAMPLES = SHARED / "samples"
+DOCS = ROOT / "docs"  # the data contract, its sample exports and Slack's manifest schema
+SAMPLES = DOCS / "samples"
 NOW = dt.datetime(2026, 11, 22, 9, 30, tzinfo=zoneinfo.ZoneInfo("Europe/Copenhagen"))
 
 

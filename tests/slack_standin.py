@@ -4,6 +4,11 @@ It serves the methods teampuls uses (and the ones later features will), checks e
 token and required arguments as Slack does, records every call, takes file uploads and
 response_url posts, and can be told to answer a method with an error or a rate limit
 (429 with Retry-After). Point the app at it with ``base_url`` (it ends in ``/``).
+
+Trigger ids it issues (``issue_trigger``) expire as Slack's do: ``views.open`` answers
+``expired_trigger_id`` once ``TRIGGER_SECONDS`` have passed on its ``clock`` (a test may give it
+a clock it moves by hand). A method can be held (``hold``): its calls wait, as on a slow Slack,
+until the test releases them.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 TOKEN = "xoxb-standin-0000"
+TRIGGER_SECONDS = 3.0  # Slack's trigger ids are good for 3 seconds
+HOLD_LIMIT_SECONDS = 30.0  # a held call is let go by itself after this (a test that forgot)
 
 # method -> arguments Slack requires (a tuple inside means "one of these")
 REQUIRED: dict[str, tuple] = {
@@ -39,6 +46,20 @@ class Call:
     method: str
     args: dict
     at: float = field(default_factory=time.monotonic)
+    answer: dict | None = None  # what the stand-in answered (a JSON answer), once answered
+
+
+class ManualClock:
+    """A clock that moves only when the test says so."""
+
+    def __init__(self, start: float = 1000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 class SlackStandIn:
@@ -60,6 +81,10 @@ class SlackStandIn:
         self.speed = 1.0
         self.limited = 0  # calls answered 429 by the limits
         self._recent: dict[tuple[str, str | None], list[float]] = {}
+        self.clock = time.monotonic  # what trigger ids expire by
+        self._triggers: dict[str, float] = {}  # trigger id -> when it was issued
+        self._held: set[str] = set()  # methods whose calls wait until released
+        self._waiting: dict[str, int] = {}  # method -> calls waiting now
         self._last_ts = 0.0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -110,6 +135,29 @@ class SlackStandIn:
         """The messages posted in ``channel``, oldest first."""
         with self._lock:
             return list(self.messages.get(channel, []))
+
+    def issue_trigger(self) -> str:
+        """A new trigger id, as Slack puts in a command or an interaction; good for
+        ``TRIGGER_SECONDS`` on the stand-in's clock."""
+        with self._lock:
+            trigger = f"{next(self._ids)}.{int(self.clock() * 1000)}.standin"
+            self._triggers[trigger] = self.clock()
+        return trigger
+
+    def hold(self, method: str) -> None:
+        """Calls of ``method`` wait (Slack is slow) until ``release``."""
+        with self._changed:
+            self._held.add(method)
+
+    def release(self, method: str) -> None:
+        with self._changed:
+            self._held.discard(method)
+            self._changed.notify_all()
+
+    def waiting(self, method: str) -> int:
+        """How many calls of ``method`` are held now."""
+        with self._lock:
+            return self._waiting.get(method, 0)
 
     def response_url(self, name: str) -> str:
         return f"{self.url}response/{name}"
@@ -162,8 +210,29 @@ class SlackStandIn:
         return None
 
     def _answer(self, method: str, args: dict, token: str | None) -> tuple[int, dict, dict]:
+        call = Call(method, args)
+        status, answer, headers = self._answering(call, token)
         with self._changed:
-            self.calls.append(Call(method, args))
+            call.answer = answer if isinstance(answer, dict) else None
+            self._changed.notify_all()
+        return status, answer, headers
+
+    def _wait_while_held(self, method: str) -> None:
+        """Called with the lock held."""
+        if method not in self._held:
+            return
+        self._waiting[method] = self._waiting.get(method, 0) + 1
+        self._changed.notify_all()
+        deadline = time.monotonic() + HOLD_LIMIT_SECONDS
+        while method in self._held and time.monotonic() < deadline:
+            self._changed.wait(0.5)
+        self._waiting[method] -= 1
+
+    def _answering(self, call: Call, token: str | None) -> tuple[int, dict, dict]:
+        method, args = call.method, call.args
+        with self._changed:
+            self._wait_while_held(method)
+            self.calls.append(call)
             self._changed.notify_all()
             queued = self._failures.get(method)
             if queued:
@@ -246,6 +315,9 @@ class SlackStandIn:
             if args.get("channel_id") in self.not_in:
                 return {"ok": False, "error": "not_in_channel"}
             return ok | {"files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+        if method == "views.open" and args["trigger_id"] in self._triggers:
+            if self.clock() - self._triggers[args["trigger_id"]] > TRIGGER_SECONDS:
+                return {"ok": False, "error": "expired_trigger_id"}
         if method in ("views.open", "views.publish"):
             return ok | {"view": {"id": f"V{next(self._ids):08d}"}}
         return ok

@@ -359,7 +359,7 @@ def test_capacity_through_the_slack_app(imported, standin):
         assert slack.command("/capacity", "", user=MEMBER, channel=CHANNEL_A).status == 200
         (posted,) = standin.wait_for(lambda: standin.of("chat.postEphemeral"))
     finally:
-        slack.bot.answers.shutdown(wait=True)
+        slack.bot.shutdown(wait=True)
     assert posted.args["user"] == MEMBER and "Capacity of team A" in posted.args["text"]
     image = next(b for b in posted.args["blocks"] if b["type"] == "image")
     assert standin.uploads[image["slack_file"]["id"]].startswith(b"\x89PNG")

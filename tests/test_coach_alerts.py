@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 import zoneinfo
 
 import numpy as np
@@ -119,7 +120,7 @@ def test_discuss_leaves_a_neutral_note_for_the_rapporter(edge, kpis, standin):
         standin.wait_for(lambda: standin.responses.get("not-mine"))
         assert "not sent to you" in standin.responses["not-mine"][0]["text"]
     finally:
-        slack.bot.answers.shutdown(wait=True)
+        slack.bot.shutdown(wait=True)
     with edge.sessions.begin() as session:
         counts = coach_alerts.usefulness(session, NOW - dt.timedelta(days=30))
     assert counts == {"sick_leave": {"discuss": 1, "not_useful": 1}}
@@ -158,3 +159,53 @@ def test_the_chart_draws(edge, kpis, standin):
     assert reply.chart.png.startswith(b"\x89PNG") and "Sygefravær" in reply.text
     assert json.dumps(reply.items[0].buttons[1].action) == '"drift_discuss"'
 
+
+
+def _percents(text: str) -> list[float]:
+    return [float(n.replace(",", ".")) for n in re.findall(r"(\d+(?:[.,]\d+)?)\s*%", text)]
+
+
+@pytest.mark.parametrize("language, words", [
+    ("da", ("Vikarandel er højere end ventet ud fra sygefravær", "Ventet ud fra")),
+    ("nb", ("Vikarandel er høyere enn ventet ut fra sykefravær", "Ventet ut fra")),
+    ("en", ("Temp share is higher than expected from sick leave", "Expected from"))])
+def test_an_alert_on_temps_beyond_sick_leave_says_so_with_the_numbers_it_compared(
+        language, words):
+    """Sick leave halved and temps fell less than that explains: the raw temp share is below
+    its usual level, and the alert is about temps beyond sick leave. It says so, and shows the
+    level it was compared with (expected from sick leave) below the current one; it used to
+    say 'risen' beside a usual level above the current one."""
+    import pandas as pd
+
+    from commands.coach_alert import alert_reply
+    from commands.dispatch import draw_here
+    from commands.i18n import Translator
+    from metrics import drift
+    from storage.models import Team
+
+    rng = np.random.default_rng(9)
+    n_weeks, n_teams, first = 156, 40, weeks.parse("2024-W01")
+    sick = 0.08 + rng.normal(0, 0.01, (n_weeks, n_teams))
+    temps = 0.05 + 0.5 * (sick - 0.08) + rng.normal(0, 0.004, (n_weeks, n_teams))
+    sick[100:, 1] -= 0.04
+    temps[100:, 1] += 0.5 * -0.04 + 0.015
+
+    def tidy(metric, values):
+        return pd.DataFrame({"team": [f"T{t:02d}" for t in range(n_teams)] * n_weeks,
+                             "metric": metric, "week": np.repeat(first + np.arange(n_weeks),
+                                                                 n_teams),
+                             "value": values.reshape(-1)})
+
+    found = [a for a in drift.scan(pd.concat([tidy("sick_leave", sick),
+                                              tidy("temp_share", temps)]))
+             if a.team == "T01" and a.metric == "temp_share" and a.week >= first + 100][0]
+    assert found.current < np.median(temps[:100, 1])  # below its usual level, raw
+    alert = DriftAlert(team_id=1, metric="temp_share", week=found.week,
+                       start_week=found.start_week, baseline=found.baseline,
+                       current=found.current, spread=found.spread,
+                       years_by_chance=found.years_by_chance)
+    reply = alert_reply(alert, Team(code="VOJ-S"), 1, {}, Translator(language), draw_here)
+    headline, levels, _rarity = reply.text.split("\n")
+    assert words[0] in headline and words[1] in levels
+    expected, current = _percents(levels)
+    assert expected < current, reply.text

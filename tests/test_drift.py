@@ -125,5 +125,66 @@ def test_temps_that_only_cover_sick_leave_do_not_alert_but_temps_beyond_it_do():
     assert "T01" in temp_alerts and "T00" not in temp_alerts
     alone = {a.team for a in drift.scan(_tidy("temp_share", temps)) if a.metric == "temp_share"}
     assert "T00" in alone  # without sick leave beside it, the spell looks like temps creeping
-    adjusted = drift.beyond_sickness(temps, sick)
-    assert np.std(adjusted[:, 2:]) < np.std(temps[:, 2:])
+    # The panel's relation is learned: temps follow sick leave at about 0.5 of its spread.
+    z_temps, _ = drift.expanding_standardized(temps)
+    z_sick, _ = drift.expanding_standardized(sick)
+    _explained, beta = drift.relations(z_temps, [z_sick])
+    assert beta[-1][0] > 0.5 and abs(beta[-1][1]) < 0.1  # the same week's, not last week's
+
+
+def _sickness_and_temps(rng, n_weeks=156, n_teams=40, lag=0):
+    sick = 0.08 + rng.normal(0, 0.01, (n_weeks, n_teams))
+    before = np.vstack([sick[:lag], sick[:n_weeks - lag]]) if lag else sick
+    temps = 0.05 + 0.5 * (before - 0.08) + rng.normal(0, 0.004, (n_weeks, n_teams))
+    return sick, temps
+
+
+def test_temps_following_last_weeks_sick_leave_are_learned_as_such():
+    """Temps booked a week after the sickness they cover: the lag is the panel's to say."""
+    sick, temps = _sickness_and_temps(np.random.default_rng(8), lag=1)
+    z_temps, _ = drift.expanding_standardized(temps)
+    z_sick, _ = drift.expanding_standardized(sick)
+    _explained, beta = drift.relations(z_temps, [z_sick])
+    assert beta[-1][1] > 0.5 and abs(beta[-1][0]) < 0.1
+    sick[100:116, 0] += 0.08  # a long-term spell: temps follow a week later, and do not alert
+    temps[101:117, 0] += 0.04
+    frame = pd.concat([_tidy("sick_leave", sick), _tidy("temp_share", temps)])
+    assert "T00" not in {a.team for a in drift.scan(frame) if a.metric == "temp_share"}
+
+
+def test_an_alert_states_what_was_compared():
+    """Temps beyond sick leave rose while sick leave fell further: the raw temp share is lower
+    than usual, yet the detector rightly alerts. Its baseline is then what the team's usual
+    level and sick leave lead one to expect, and the current level is above it, as the alert
+    says (it showed the raw usual level above the current one: 'risen', yet lower)."""
+    sick, temps = _sickness_and_temps(np.random.default_rng(9))
+    sick[100:, 1] -= 0.04  # sick leave halves ...
+    temps[100:, 1] += 0.5 * -0.04 + 0.015  # ... temps fall less than that explains
+    frame = pd.concat([_tidy("sick_leave", sick), _tidy("temp_share", temps)])
+    alerts = [a for a in drift.scan(frame) if a.metric == "temp_share" and a.team == "T01"
+              and a.week >= FIRST + 100]
+    assert alerts
+    first = alerts[0]
+    assert first.current < np.median(temps[:100, 1])  # lower than its usual level ...
+    assert first.current > first.baseline  # ... and higher than expected, as alerted
+    assert first.current - first.baseline == pytest.approx(0.015, abs=0.006)
+    for a in drift.scan(frame):  # every alert: worse than its baseline, the way it says
+        assert drift.METRICS[a.metric] * (a.current - a.baseline) > 0
+
+
+def test_no_alert_without_a_baseline_to_stand_on():
+    """A team whose data starts late (and one whose first weeks are already high) gets no
+    alert dated from before it had 26 weeks of data: the start week had a usual level learned
+    from too few weeks, or none."""
+    rng = np.random.default_rng(10)
+    values = 0.08 + rng.normal(0, 0.01, size=(156, 30))
+    values[:90, 5] = np.nan  # a new team, from week 90
+    values[112:, 5] += 0.04  # higher from its 23rd week
+    values[:30, 6] -= 0.03  # a team whose first weeks were unusually low
+    frame = _tidy("sick_leave", values).dropna()
+    alerts = drift.scan(frame)
+    for a in alerts:
+        column = int(a.team[1:])
+        history = np.isfinite(values[:a.start_week - FIRST, column]).sum()
+        assert history >= 26, (a.team, weeks.label(a.start_week), history)
+    assert not [a for a in alerts if a.team == "T05" and a.start_week < FIRST + 90]

@@ -210,7 +210,7 @@ def slack(edge, teams, standin):
     made = SlackApp(edge, standin, clock)
     made.clock = clock
     yield made
-    made.bot.answers.shutdown(wait=True)
+    made.bot.shutdown(wait=True)
 
 
 def _goal_form_values(what_matters: str = "At gå til bageren selv igen") -> dict:

@@ -280,7 +280,9 @@ def test_the_fast_reader_reads_as_the_exact_reader_does(tmp_path, encoding, sepa
     assert _rows(fast)[1][1] == ["E2", "T", "06-01-2025", "", ""]
 
 
-def test_the_fast_reader_replaces_bytes_cp1252_leaves_undefined(tmp_path):
+def test_bytes_cp1252_leaves_undefined_refuse_the_file(tmp_path):
+    """They were read as U+FFFD once; tests/test_import_integrity.py has the full rules."""
     path = tmp_path / "s.csv"
     path.write_bytes(STAFF_HEADER.encode() + b"E\x81\xe6,T1,nurse,37,2025-01-06,\n")
-    assert _rows(path) == [(2, ["E\ufffd\u00e6", "T1", "nurse", "37", "2025-01-06", ""])]
+    with pytest.raises(reading.UnreadableFile, match="line 2, byte 67: 0x81 is not UTF-8"):
+        _rows(path)

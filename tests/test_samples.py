@@ -1,4 +1,4 @@
-"""The shared samples must give exactly the expected KPI values and benchmarks (contract §3)."""
+"""The sample exports (docs/samples) must give exactly the expected KPI values and benchmarks (contract §3)."""
 
 from __future__ import annotations
 

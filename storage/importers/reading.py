@@ -2,9 +2,11 @@
 
 Every row keeps the number of the line it came from (1 = the header line), so that errors can
 name it. CSV encodings (UTF-8, UTF-8 with BOM, UTF-16 with BOM, Windows-1252) and the separator
-(``,`` ``;`` or tab, from the header line) are detected. XLSX files are checked against zip and XML
-bombs before they are opened, and cells are read as values, never by evaluating formulas: a
-formula stays text.
+(``,`` ``;`` or tab, from the header line) are detected; a file that no one encoding reads as
+written (mixed encodings, cut off inside a letter) is refused naming the line and byte. XLSX
+files are checked against zip and XML bombs before they are opened, every row of the first
+sheet is read whatever its <dimension> tag says, and cells are read as values, never by
+evaluating formulas: a formula stays text.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import hashlib
 import io
 import pathlib
 import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +65,8 @@ class Table:
     chunks: Iterator[Chunk]
     size: int  # bytes, for progress
     position: Callable[[], int]  # bytes read so far
+    digest: str  # SHA-256 of the file's bytes (hex)
+    close: Callable[[], None] = lambda: None  # for a table whose chunks are not read
 
 
 def open_table(path: pathlib.Path, max_bytes: int) -> Table:
@@ -82,36 +88,169 @@ def open_table(path: pathlib.Path, max_bytes: int) -> Table:
     return _open_csv(path, size)
 
 
-def _scan(path: pathlib.Path) -> tuple[str, bool]:
-    """One pass over a CSV file: its encoding, and whether it must be read the exact way: it
-    holds a quote character, or the byte 0x01 that the fast reader takes as its separator."""
-    with path.open("rb") as raw:
+@dataclass(frozen=True)
+class _Scanned:
+    encoding: str
+    quotes: bool  # a quote character, or the byte 0x01 the fast reader takes as separator
+    digest: str  # SHA-256 of the file's bytes
+
+
+def _scan(path: pathlib.Path) -> _Scanned:
+    """One pass over a CSV file: its encoding, whether it must be read the exact way (it holds
+    a quote character, or the byte 0x01 that the fast reader takes as its separator), and the
+    digest of its content.
+
+    The encoding is one that decodes every byte as written, or the file is refused naming the
+    line and byte (``UnreadableFile``): a byte order mark decides; else a file that is valid
+    UTF-8 throughout is UTF-8; a file with no valid UTF-8 sequence of two or more bytes is
+    Windows-1252 (exports of older systems), unless it holds one of the five bytes Windows-1252
+    leaves undefined; and a file with valid UTF-8 letters as well as bytes that are not UTF-8
+    (a stray byte of another encoding, or a file cut off inside a letter) is refused: no single
+    encoding reads it as written.
+    """
+    with _Digest() as digest, path.open("rb") as raw:
         start = raw.read(4)
-        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16", True  # quotes are two bytes wide: read it the exact way
-        bom = start.startswith(codecs.BOM_UTF8)
         raw.seek(0)
+        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            _check_decodes(path, raw, "utf-16", digest)
+            return _Scanned("utf-16", True, digest.hexdigest())  # quotes are two bytes wide
+        bom = start.startswith(codecs.BOM_UTF8)
         decoder = codecs.getincrementaldecoder("utf-8")()
-        utf8 = not bom  # without a BOM: plain UTF-8 until a byte says otherwise
+        offset = 0  # of the block in the file
+        letters = False  # a valid UTF-8 sequence of two or more bytes so far
         quotes = False
+        cp1252: _Cp1252Check | None = None  # once a byte is not UTF-8
         while block := raw.read(_BLOCK):
+            digest.update(block)
             if b"\x00" in block:
                 raise UnreadableFile("the file holds NUL bytes: it is not a text export "
                                      "(UTF-16 files need a byte order mark)")
             quotes = quotes or b'"' in block or _LINE_ONLY in block
-            if utf8:
+            if cp1252 is not None:
+                cp1252.feed(block, offset)
+            else:
+                pending = len(decoder.getstate()[0])
                 try:
                     decoder.decode(block)
-                except UnicodeDecodeError:
-                    utf8 = False
-    if bom:
-        return "utf-8-sig", quotes
-    if utf8:
+                    # (a sequence left open at the block's end is not a letter yet)
+                    letters = letters or not block[:len(block) - len(decoder.getstate()[0])] \
+                        .isascii()
+                except UnicodeDecodeError as error:
+                    at = offset - pending + error.start
+                    if bom or letters or not error.object[:error.start].isascii():
+                        raise _not_utf8(path, at, error.object[error.start], bom) from None
+                    cp1252 = _Cp1252Check(at, error.object[error.start])
+                    cp1252.feed(error.object[error.start:], at)
+            offset += len(block)
+        if cp1252 is None:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError as error:  # a sequence cut off at the end of the file
+                at = offset - len(error.object) + error.start
+                if bom or letters:
+                    raise _refused(path, at, "the file ends inside a UTF-8 character: it "
+                                             "seems cut off") from None
+                cp1252 = _Cp1252Check(at, error.object[error.start])
+                cp1252.feed(error.object[error.start:], at)
+        if cp1252 is not None:
+            cp1252.finish(path)
+            return _Scanned("cp1252", quotes, digest.hexdigest())
+    return _Scanned("utf-8-sig" if bom else "utf-8", quotes, digest.hexdigest())
+
+
+_CP1252_UNDEFINED = b"\x81\x8d\x8f\x90\x9d"
+
+
+def _utf8_letter(data: bytes) -> bool:
+    """Whether ``data`` holds a valid UTF-8 sequence of two or more bytes. Candidates (a byte
+    that may lead a sequence, before a continuation byte) are found with numpy, then decoded."""
+    values = np.frombuffer(data, dtype=np.uint8)
+    leads = np.flatnonzero(values[:-1] >= 0xC2)
+    for at in leads[(values[leads + 1] & 0xC0) == 0x80].tolist():
+        length = 2 if data[at] < 0xE0 else 3 if data[at] < 0xF0 else 4
         try:
-            decoder.decode(b"", final=True)  # a sequence cut off at the end of the file
+            data[at:at + length].decode("utf-8")
+            return True
         except UnicodeDecodeError:
-            utf8 = False
-    return ("utf-8" if utf8 else "cp1252"), quotes
+            continue
+    return False
+
+
+class _Cp1252Check:
+    """The rest of a file whose first byte that is not UTF-8 came before any UTF-8 letter:
+    Windows-1252 if no valid UTF-8 sequence of two or more bytes follows and no byte that
+    Windows-1252 leaves undefined."""
+
+    def __init__(self, first_offset: int, first_byte: int):
+        self.first = (first_offset, first_byte)
+        self.undefined: tuple[int, int] | None = None
+        self.letters = False
+        self._tail = b""  # the last bytes fed: a sequence may span two blocks
+
+    def feed(self, data: bytes, offset: int) -> None:
+        if not self.letters:
+            self.letters = _utf8_letter(self._tail + data)
+            self._tail = data[-3:]
+        if self.undefined is None:
+            found = [i for i in map(data.find, _CP1252_UNDEFINED) if i >= 0]
+            if found:
+                self.undefined = (offset + min(found), data[min(found)])
+
+    def finish(self, path: pathlib.Path) -> None:
+        if self.letters:  # UTF-8 letters after a byte that is not UTF-8
+            raise _not_utf8(path, *self.first, bom=False)
+        if self.undefined is not None:
+            at, byte = self.undefined
+            raise _refused(path, at, f"0x{byte:02X} is not UTF-8, and Windows-1252 leaves it "
+                                     "undefined: the file's encoding is unknown (save it as UTF-8)")
+
+
+def _not_utf8(path: pathlib.Path, at: int, byte: int, bom: bool) -> UnreadableFile:
+    why = ("the file starts with a UTF-8 byte order mark" if bom else
+           "but the file's other letters are: it mixes encodings")
+    return _refused(path, at, f"0x{byte:02X} is not UTF-8, {why} (save it again as UTF-8)")
+
+
+def _refused(path: pathlib.Path, at: int, message: str,
+             encoding: str | None = None) -> UnreadableFile:
+    """The file refused at byte offset ``at`` (0-based), named as line and byte (1-based)."""
+    return UnreadableFile(f"line {_line_at(path, at, encoding):,}, byte {at + 1:,}: {message}")
+
+
+def _line_at(path: pathlib.Path, at: int, encoding: str | None = None) -> int:
+    """The line (1-based) of byte offset ``at``: line breaks are LF, CR LF or CR, as the
+    readers count them."""
+    breaks = 0
+    with path.open("rb") as raw:
+        if encoding is not None:  # UTF-16: decode the bytes before
+            text = raw.read(at).decode(encoding, errors="replace")
+            return text.count("\n") + text.count("\r") - text.count("\r\n") + 1
+        left, last = at, b""
+        while left > 0 and (block := raw.read(min(_BLOCK, left))):
+            left -= len(block)
+            breaks += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+            if last == b"\r" and block.startswith(b"\n"):
+                breaks -= 1
+            last = block[-1:]
+    return breaks + 1
+
+
+def _check_decodes(path: pathlib.Path, raw, encoding: str, digest) -> None:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    while True:
+        block = raw.read(_BLOCK)
+        digest.update(block)
+        pending = len(decoder.getstate()[0])
+        try:
+            decoder.decode(block, final=not block)
+        except UnicodeDecodeError as error:
+            at = offset - pending + error.start
+            raise _refused(path, at, f"not valid {encoding.upper()} ({error.reason})",
+                           encoding) from None
+        if not block:
+            return
+        offset += len(block)
 
 
 def _detect_separator(header_line: str) -> str:
@@ -140,11 +279,12 @@ class _CountingReader(io.RawIOBase):
 
 
 def _open_csv(path: pathlib.Path, size: int) -> Table:
-    encoding, has_quotes = _scan(path)
+    scanned = _scan(path)
+    encoding, has_quotes = scanned.encoding, scanned.quotes
     counter = _CountingReader(path.open("rb"))
-    # cp1252 leaves five bytes undefined; they become U+FFFD rather than fail the file.
+    # The scan found every byte decodable: strict decoding is a second line of defence.
     text = io.TextIOWrapper(io.BufferedReader(counter, _BLOCK), encoding=encoding,
-                            errors="strict" if encoding != "cp1252" else "replace", newline="")
+                            errors="strict", newline="")
     try:
         first = _first_nonblank_line(text)
     except UnicodeDecodeError as error:
@@ -163,7 +303,7 @@ def _open_csv(path: pathlib.Path, size: int) -> Table:
         fast_counter = _CountingReader(path.open("rb"))
         return Table(path, header, separator != ",",
                      _fast_chunks(fast_counter, encoding, separator, header_line_no, width),
-                     size, lambda: fast_counter.count)
+                     size, lambda: fast_counter.count, scanned.digest, fast_counter.close)
 
     def chunks() -> Iterator[Chunk]:
         try:
@@ -195,7 +335,8 @@ def _open_csv(path: pathlib.Path, size: int) -> Table:
         finally:
             counter.close()
 
-    return Table(path, header, separator != ",", chunks(), size, lambda: counter.count)
+    return Table(path, header, separator != ",", chunks(), size, lambda: counter.count,
+                 scanned.digest, counter.close)
 
 
 def _fast_chunks(counter: _CountingReader, encoding: str, separator: str, header_line: int,
@@ -209,17 +350,17 @@ def _fast_chunks(counter: _CountingReader, encoding: str, separator: str, header
 
     source = io.BufferedReader(counter, _BLOCK) if encoding.startswith("utf-8") \
         else _Utf8(counter, encoding)
-    reader = arrow_csv.open_csv(
-        source,
-        read_options=arrow_csv.ReadOptions(column_names=["text"], skip_rows=header_line,
-                                           block_size=_ARROW_BLOCK, encoding="utf8"),
-        parse_options=arrow_csv.ParseOptions(
-            delimiter=_LINE_ONLY.decode(), quote_char=False, escape_char=False,
-            newlines_in_values=False, ignore_empty_lines=False),
-        convert_options=arrow_csv.ConvertOptions(column_types={"text": pa.string()},
-                                                 strings_can_be_null=False))
     first = header_line + 1
-    try:
+    try:  # opening reads the first block already
+        reader = arrow_csv.open_csv(
+            source,
+            read_options=arrow_csv.ReadOptions(column_names=["text"], skip_rows=header_line,
+                                               block_size=_ARROW_BLOCK, encoding="utf8"),
+            parse_options=arrow_csv.ParseOptions(
+                delimiter=_LINE_ONLY.decode(), quote_char=False, escape_char=False,
+                newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=arrow_csv.ConvertOptions(column_types={"text": pa.string()},
+                                                     strings_can_be_null=False))
         for batch in reader:
             text = batch.column(0)
             fields = pc.split_pattern(text, separator)
@@ -236,6 +377,8 @@ def _fast_chunks(counter: _CountingReader, encoding: str, separator: str, header
                                 for i in range(width)])
     except pa.ArrowInvalid as error:
         raise UnreadableFile(f"cannot read the file: {error}") from None
+    except UnicodeDecodeError as error:  # the file changed since the scan
+        raise UnreadableFile(f"cannot decode the file as {encoding}: {error.reason}") from None
     finally:
         counter.close()
 
@@ -250,12 +393,12 @@ def _refuse_extra_fields(fields, counts: np.ndarray, width: int, first: int) -> 
 
 
 class _Utf8(io.RawIOBase):
-    """A byte stream in ``encoding`` read as UTF-8; bytes that ``encoding`` leaves undefined
-    become U+FFFD, as the exact reader does."""
+    """A byte stream in ``encoding`` read as UTF-8, strictly, as the exact reader does (the
+    scan has found every byte defined)."""
 
     def __init__(self, raw: io.RawIOBase, encoding: str):
         self.raw = raw
-        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self._decoder = codecs.getincrementaldecoder(encoding)()
         self._pending = b""
 
     def readable(self) -> bool:
@@ -336,6 +479,10 @@ def _open_xlsx(path: pathlib.Path, size: int) -> Table:
         reason = str(error).splitlines()[0]
         raise UnreadableFile(f"cannot open the XLSX file: {reason}") from None
     sheet = workbook.worksheets[0]
+    declared_rows = sheet.max_row or 1  # from the sheet's <dimension> tag: for progress only
+    # In read-only mode openpyxl reads only the rows and columns the <dimension> tag declares,
+    # and exporters leave it stale: every row and cell of the sheet is read instead.
+    sheet.reset_dimensions()
     rows = sheet.iter_rows(values_only=True)
     header: list[str] | None = None
     header_line = 0
@@ -369,6 +516,43 @@ def _open_xlsx(path: pathlib.Path, size: int) -> Table:
             workbook.close()
 
     # Progress of an XLSX file is only known in rows; scale by the sheet's declared size.
-    total_rows = max(sheet.max_row or 1, 1)
+    total_rows = max(declared_rows, 1)
     return Table(path, header, True, chunks(), size,
-                 lambda: min(size, size * progress["rows"] // total_rows))
+                 lambda: min(size, size * progress["rows"] // total_rows), _file_digest(path),
+                 workbook.close)
+
+
+def _file_digest(path: pathlib.Path) -> str:
+    with _Digest() as digest, path.open("rb") as raw:
+        while block := raw.read(_BLOCK):
+            digest.update(block)
+        return digest.hexdigest()
+
+
+class _Digest:
+    """SHA-256 of blocks, taken on a thread of its own (hashlib lets go of Python's lock) while
+    the scan looks at the next block: one block at a time is in flight."""
+
+    def __init__(self):
+        self._hash = hashlib.sha256()
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="teampuls-digest")
+        self._pending: Future | None = None
+
+    def update(self, block: bytes) -> None:
+        self._wait()
+        self._pending = self._worker.submit(self._hash.update, block)
+
+    def hexdigest(self) -> str:
+        self._wait()
+        return self._hash.hexdigest()
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> _Digest:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._worker.shutdown(wait=True)

@@ -1,24 +1,33 @@
 """One import command: read and check every file, write in the caller's transaction, and
 recompute the KPI values of exactly the team-weeks it touched.
 
-If any row of any file breaks a rule, ``run_import`` raises ``ImportRefused`` with every error
-and the caller rolls back, so nothing is written.
+If any row of any file breaks a rule, or a file holds no rows, ``run_import`` raises
+``ImportRefused`` with the first errors and the count of the others, and the caller rolls back,
+so nothing is written. The same files as the last import, with no data changed since, are not
+imported again (``ImportResult.unchanged``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import heapq
 import pathlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.importers.contract import KINDS, recognise_kind
 from storage.importers.loading import KEYS, DuplicateKeys, Writer, weeks_of
 from storage.importers.reading import UnreadableFile, open_table
 from storage.importers.validation import ChunkChecker, RowError, resolve_header
+from storage.models import ImportRun, KpiVersion
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
+
+
+MAX_LISTED = 100  # errors named one by one; the others are counted
 
 
 @dataclass(frozen=True)
@@ -30,14 +39,72 @@ class FileError:
         return self.error.describe(self.file)
 
 
-class ImportRefused(Exception):
-    """Some rows broke the contract; nothing was written."""
+class ErrorLog:
+    """The errors of one import: the first ``limit`` in order of the files on the command line
+    and of their lines are kept, the others only counted, so that a file of millions of bad
+    rows costs neither millions of lines of output nor the memory to hold them."""
 
-    def __init__(self, errors: list[FileError]):
+    def __init__(self, limit: int = MAX_LISTED):
+        self.limit = limit
+        self.total = 0
+        self._kept: list[tuple[int, RowError, str]] = []  # (file index, error, file name)
+        self._per_file: dict[int, int] = {}
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def add(self, index: int, name: str, errors: list[RowError]) -> None:
+        if not errors:
+            return
+        self.count(index, len(errors))
+        if self.full_after(index, min(e.line for e in errors)):
+            return
+        kept = heapq.nsmallest(self.limit, errors)
+        self._kept = sorted(self._kept + [(index, e, name) for e in kept],
+                            key=lambda k: (k[0], k[1]))[:self.limit]
+
+    def count(self, index: int, n: int) -> None:
+        self.total += n
+        self._per_file[index] = self._per_file.get(index, 0) + n
+
+    def full_after(self, index: int, line: int) -> bool:
+        """Whether errors of file ``index`` from ``line`` on are too late to be listed."""
+        if len(self._kept) < self.limit:
+            return False
+        last_index, last_error, _ = self._kept[-1]
+        return (index, line) > (last_index, last_error.line)
+
+    def refused(self) -> ImportRefused:
+        listed = [FileError(name, error) for _, error, name in self._kept]
+        shown: dict[int, int] = {}
+        for index, _, _ in self._kept:
+            shown[index] = shown.get(index, 0) + 1
+        more_files = sum(1 for i, n in self._per_file.items() if n > shown.get(i, 0))
+        return ImportRefused(listed, self.total, len(self._per_file), more_files)
+
+
+class ImportRefused(Exception):
+    """Some rows broke the contract; nothing was written. ``errors`` are the first
+    ``MAX_LISTED``; ``more`` says how many others there are."""
+
+    def __init__(self, errors: list[FileError], total: int | None = None,
+                 files: int | None = None, more_files: int = 0):
         self.errors = errors
-        files = len({e.file for e in errors})
-        super().__init__(f"{len(errors)} error{'s' if len(errors) != 1 else ''} in "
+        self.total = len(errors) if total is None else total
+        files = len({e.file for e in errors}) if files is None else files
+        self.more_files = more_files
+        super().__init__(f"{self.total:,} error{'s' if self.total != 1 else ''} in "
                          f"{files} file{'s' if files != 1 else ''}; nothing was imported")
+
+    @property
+    def more(self) -> str | None:
+        """The line that counts the errors not listed, if any."""
+        rest = self.total - len(self.errors)
+        return f"… and {rest:,} more errors in {self.more_files} file(s)" if rest else None
+
+    def lines(self) -> list[str]:
+        """What to report: each listed error, then the count of the others."""
+        return [str(e) for e in self.errors] + ([self.more] if self.more else [])
 
 
 @dataclass
@@ -47,53 +114,70 @@ class ImportResult:
     weeks: set[int] = field(default_factory=set)
     teams_created: list[str] = field(default_factory=list)
     kpi_team_weeks: int = 0
+    # The same files (kinds and contents) as the last import, with no data changed since:
+    # nothing was written and no KPI recomputed.
+    unchanged: bool = False
 
 
 def run_import(session: Session, files: Sequence[tuple[pathlib.Path, str | None]], *,
                max_bytes: int, progress: Progress | None = None) -> ImportResult:
     """Import ``files`` (path, kind or None to recognise it from the header) into ``session``.
 
-    Raises ImportRefused, listing every error, when any row is refused.
+    Raises ImportRefused, listing the first errors and counting the others, when any row is
+    refused or a file holds no rows.
     """
     from storage.kpi_refresh import refresh
 
-    errors: list[FileError] = []
+    errors = ErrorLog()
     tables = []
-    for path, kind in files:
+    for index, (path, kind) in enumerate(files):
         name = str(path)
         try:
             table = open_table(path, max_bytes)
         except UnreadableFile as error:
-            errors.append(FileError(name, RowError(0, "", str(error))))
+            errors.add(index, name, [RowError(0, "", str(error))])
             continue
         if kind is None:
             kind = recognise_kind(table.header)
             if kind is None:
-                errors.append(FileError(name, RowError(1, "", (
+                errors.add(index, name, [RowError(1, "", (
                     "cannot tell the kind of file from its header; name it: "
-                    f"teampuls import {{{','.join(KINDS)}}} FILE"))))
+                    f"teampuls import {{{','.join(KINDS)}}} FILE"))])
+                table.close()
                 continue
         layout, header_errors = resolve_header(kind, table.header)
-        errors.extend(FileError(name, e) for e in header_errors)
+        errors.add(index, name, header_errors)
         if layout is not None:
-            tables.append((name, kind, table, layout))
-    total = sum(t.size for _, _, t, _ in tables)
+            tables.append((index, name, kind, table, layout))
+        else:
+            table.close()
+    fingerprint = _fingerprint([(kind, table.digest) for _, _, kind, table, _ in tables])
+    if not errors and _imported_last(session, fingerprint):
+        for _, _, _, table, _ in tables:
+            table.close()
+        return ImportResult(unchanged=True)
+    total = sum(t.size for _, _, _, t, _ in tables)
 
     result = ImportResult()
     writer = Writer(session)
     try:
         done_before = 0
-        for name, kind, table, layout in tables:
+        for index, name, kind, table, layout in tables:
             def report(position: int, before: int = done_before) -> None:
                 if progress:
                     progress(before + position, total)
 
-            rows = _import_file(name, kind, table, layout, writer, result, errors, report)
+            refused_before = errors.total
+            rows = _import_file(index, name, kind, table, layout, writer, result, errors, report)
+            if rows == 0 and errors.total == refused_before:
+                errors.add(index, name, [RowError(0, "", (
+                    "the file holds a header but no rows; nothing was imported (an export "
+                    "that lost its rows?)"))])
             done_before += table.size
             result.rows[kind] = result.rows.get(kind, 0) + rows
         writer.wait()
         if errors:
-            raise ImportRefused(sorted(errors, key=lambda e: (e.file, e.error)))
+            raise errors.refused()
         writer.finish()
         # The indexes are built while the KPIs are computed from the rows in hand.
         result.kpi_team_weeks = refresh(session, writer.touched,
@@ -103,12 +187,30 @@ def run_import(session: Session, files: Sequence[tuple[pathlib.Path, str | None]
     except BaseException:
         writer.discard()  # the work in flight must finish before the caller rolls back
         raise
+    session.add(ImportRun(fingerprint=fingerprint,
+                          kpi_version=session.scalar(select(KpiVersion.version))))
     result.teams_created = writer.teams_created
     return result
 
 
-def _import_file(name: str, kind: str, table, layout, writer: Writer, result: ImportResult,
-                 errors: list[FileError], report: Callable[[int], None]) -> int:
+def _fingerprint(files: list[tuple[str, str]]) -> str:
+    """One digest of the files' kinds and contents, in order (a later file replaces rows of an
+    earlier one)."""
+    return hashlib.sha256("\n".join(f"{kind}:{digest}" for kind, digest in files)
+                          .encode()).hexdigest()
+
+
+def _imported_last(session: Session, fingerprint: str) -> bool:
+    """Whether the last import had these files, and no data changed since: every import and
+    every erasure raises the KPI version."""
+    last = session.execute(select(ImportRun.fingerprint, ImportRun.kpi_version)
+                           .order_by(ImportRun.id.desc()).limit(1)).first()
+    return last is not None and last.fingerprint == fingerprint and \
+        last.kpi_version == session.scalar(select(KpiVersion.version))
+
+
+def _import_file(index: int, name: str, kind: str, table, layout, writer: Writer,
+                 result: ImportResult, errors: ErrorLog, report: Callable[[int], None]) -> int:
     """Check one file chunk by chunk (adding to ``errors``) and hand the good rows to the writer
     as long as nothing has been refused; returns how many rows passed the checks."""
     checker = ChunkChecker(layout, table.decimal_comma)
@@ -118,13 +220,18 @@ def _import_file(name: str, kind: str, table, layout, writer: Writer, result: Im
     try:
         for chunk in table.chunks:
             frame, chunk_errors = checker.check(chunk.lines, chunk.columns)
-            errors.extend(FileError(name, e) for e in chunk_errors)
+            errors.add(index, name, chunk_errors)
             earlier = duplicates.check(frame)
             if earlier.any():
-                key = " and ".join(_key_names(kind, layout))
-                for line, first in zip(frame["line"][earlier > 0], earlier[earlier > 0]):
-                    errors.append(FileError(name, RowError(
-                        int(line), "", f"repeats the {key} of line {int(first)}")))
+                repeated = earlier > 0
+                lines = frame["line"][repeated].to_numpy()
+                if errors.full_after(index, int(lines.min())):
+                    errors.count(index, len(lines))
+                else:
+                    key = " and ".join(_key_names(kind, layout))
+                    errors.add(index, name, [
+                        RowError(int(line), "", f"repeats the {key} of line {int(first)}")
+                        for line, first in zip(lines, earlier[repeated])])
                 frame = frame[earlier == 0]
             rows += len(frame)
             if not errors:  # once anything is refused, only checking goes on
@@ -134,7 +241,7 @@ def _import_file(name: str, kind: str, table, layout, writer: Writer, result: Im
                     result.weeks.update(weeks_of(frame["date"]).unique().tolist())
             report(table.position())
     except UnreadableFile as error:
-        errors.append(FileError(name, RowError(0, "", str(error))))
+        errors.add(index, name, [RowError(0, "", str(error))])
     return rows
 
 

@@ -21,7 +21,7 @@ from storage.importers.contract import (
     header_lookup,
     normalize_header,
 )
-from storage.national_ids import CANDIDATE_SHAPE, find_national_id
+from storage.national_ids import national_id_mask
 
 DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y")
 _DATE_SHAPES = (
@@ -116,6 +116,35 @@ class ChunkChecker:
 
     def _convert(self, column: Column, raw: pd.Series, line: np.ndarray,
                  errors: list[RowError]) -> tuple[pd.Series, np.ndarray]:
+        """Convert a column, and refuse every value in it that looks like a CPR number or
+        fødselsnummer (contract section 4), in any column of any kind. Such a value gets that
+        error alone: no other message of the column shows it."""
+        first = len(errors)
+        values, invalid = self._convert_column(column, raw, line, errors)
+        if column.type in ("text", "team", "citizen"):
+            national = national_id_mask(raw)
+        else:
+            # A valid date or enum value never looks like one, nor does a number below 1e8
+            # (a CPR number is at least 0101000000): look at the rest only.
+            suspects = invalid.copy()
+            if column.type in ("number", "integer"):
+                with np.errstate(invalid="ignore"):
+                    suspects |= np.abs(values.to_numpy(dtype="float64")) >= 1e8
+            national = national_id_mask(raw, suspects) if suspects.any() else suspects
+        if national.any():
+            refused = set(line[national].tolist())
+            errors[first:] = [e for e in errors[first:] if e.line not in refused]
+            label = self.layout.labels[column.name]
+            hint = ("use the municipality's pseudonymous reference (e.g. B-10442)"
+                    if column.type == "citizen" else "those are never imported")
+            for i in np.flatnonzero(national):
+                errors.append(RowError(int(line[i]), label,
+                                       f"looks like a CPR number or fødselsnummer; {hint}"))
+            invalid = invalid | national
+        return values, invalid
+
+    def _convert_column(self, column: Column, raw: pd.Series, line: np.ndarray,
+                        errors: list[RowError]) -> tuple[pd.Series, np.ndarray]:
         label = self.layout.labels[column.name]
         empty = (raw == "").to_numpy()
         invalid = np.zeros(len(raw), dtype=bool)
@@ -138,16 +167,6 @@ class ChunkChecker:
                     errors.append(RowError(int(line[i]), label, f"{raw.iat[i]!r} is not a team code "
                                            "(letters, digits, '-', '_' and '.')"))
                 invalid |= wrong
-            if column.type == "citizen":
-                codes, distinct = _distinct(raw)
-                shaped = distinct.str.contains(CANDIDATE_SHAPE, regex=True).to_numpy(dtype=bool)
-                suspects = present & shaped[codes]
-                for i in np.flatnonzero(suspects):
-                    if find_national_id(raw.iat[i]):
-                        errors.append(RowError(int(line[i]), label,
-                                               "looks like a CPR number or fødselsnummer; use the "
-                                               "municipality's pseudonymous reference (e.g. B-10442)"))
-                        invalid[i] = True
             return raw.where(present, None), invalid
 
         if column.type == "enum":
