@@ -203,6 +203,14 @@ def _fingerprint(files: list[tuple[str, str]]) -> str:
 def _imported_last(session: Session, fingerprint: str) -> bool:
     """Whether the last import had these files, and no data changed since: every import and
     every erasure raises the KPI version."""
+    shadow = session.info.get("shadow")
+    if shadow is not None:
+        # On a SQLite file the session's transaction holds the write lock from its first
+        # statement, so it begins only at the end (storage.shadow): read outside it.
+        last = shadow.read("SELECT fingerprint, kpi_version FROM import_runs "
+                           "ORDER BY id DESC LIMIT 1")
+        version = shadow.read("SELECT version FROM kpi_version")
+        return bool(last) and tuple(last[0]) == (fingerprint, version[0][0] if version else None)
     last = session.execute(select(ImportRun.fingerprint, ImportRun.kpi_version)
                            .order_by(ImportRun.id.desc()).limit(1)).first()
     return last is not None and last.fingerprint == fingerprint and \
