@@ -39,20 +39,13 @@ def main() -> None:
     parser.add_argument("--teams", type=int, default=100)
     parser.add_argument("--weeks", type=int, default=52)
     parser.add_argument("--keep", metavar="DIR", help="write the exports here and keep them")
+    parser.add_argument("--again", action="store_true",
+                        help="then import the next week's export into the populated database")
     args = parser.parse_args()
 
     folder = pathlib.Path(args.keep or tempfile.mkdtemp(prefix="teampuls-bench-"))
-    last = weeks.last_complete(dt.date(2026, 11, 22))
-    paths = [folder / f"{k}.csv" for k in ("staff", "hours", "visits", "norms")]
-    if not all(p.exists() for p in paths):
-        started = time.perf_counter()
-        shape = DemoShape(teams=args.teams, weeks=args.weeks, staff=(11, 15),
-                          visit_frequencies=(5, 7, 7, 14, 14, 14, 21, 21, 28), pieces=3)
-        generate(weeks.monday(last), shape).write(folder)
-        print(f"generated exports in {time.perf_counter() - started:.1f} s into {folder}")
-    rows = {p.stem: sum(1 for _ in p.open()) - 1 for p in paths}
-    total = sum(rows.values())
-    print("rows: " + ", ".join(f"{k} {n:,}" for k, n in rows.items()) + f"; total {total:,}")
+    paths, total = exports(folder, args.teams, args.weeks)
+    last = LAST
 
     url = args.database_url
     if url is None:
@@ -77,6 +70,17 @@ def main() -> None:
           f"{total / seconds:,.0f} rows/s (target >= 150,000); peak memory {peak_mb:,.0f} MB "
           f"(target < 2,048)")
 
+    if args.again:
+        next_paths, next_total = exports(folder / "next", args.teams, args.weeks, NEXT)
+        started = time.perf_counter()
+        done = subprocess.run([*TEAMPULS, "import", *map(str, next_paths)], env=env,
+                              capture_output=True, text=True)
+        again = time.perf_counter() - started
+        if done.returncode:
+            sys.exit(f"the second import failed:\n{done.stderr[-3000:]}")
+        print(f"IMPORT INTO A POPULATED DATABASE {url.split(':')[0]}: next week's export, "
+              f"{next_total:,} rows into {total:,} in {again:.1f} s = "
+              f"{next_total / again:,.0f} rows/s")
     times = []
     week = weeks.label(last - 3)
     for _ in range(7):
@@ -86,6 +90,27 @@ def main() -> None:
         times.append((time.perf_counter() - started) * 1000)
     print(f"KPI --json: median {statistics.median(times):.0f} ms, best {min(times):.0f} ms "
           f"over {len(times)} fresh processes (target < 400 ms)")
+
+
+LAST = weeks.last_complete(dt.date(2026, 11, 22))  # the exports' last week
+NEXT = LAST + 1  # the export of a week later: a database that holds LAST's gets it next
+
+
+def exports(folder: pathlib.Path, teams: int, n_weeks: int,
+            last: int | None = None) -> tuple[list[pathlib.Path], int]:
+    """The benchmark's exports in ``folder`` (generated unless they are there), and their rows;
+    ``last``: their last week (default ``LAST``; the next week's export is ``NEXT``)."""
+    paths = [folder / f"{k}.csv" for k in ("staff", "hours", "visits", "norms")]
+    if not all(p.exists() for p in paths):
+        started = time.perf_counter()
+        shape = DemoShape(teams=teams, weeks=n_weeks, staff=(11, 15),
+                          visit_frequencies=(5, 7, 7, 14, 14, 14, 21, 21, 28), pieces=3)
+        generate(weeks.monday(LAST if last is None else last), shape).write(folder)
+        print(f"generated exports in {time.perf_counter() - started:.1f} s into {folder}")
+    rows = {p.stem: sum(1 for _ in p.open()) - 1 for p in paths}
+    total = sum(rows.values())
+    print("rows: " + ", ".join(f"{k} {n:,}" for k, n in rows.items()) + f"; total {total:,}")
+    return paths, total
 
 
 def reset_postgres(url: str) -> None:

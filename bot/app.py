@@ -32,10 +32,9 @@ from bot.gateway import Gateway
 from bot.logs import error_classes, incident
 from bot.logs import install as install_safe_logging
 from commands.context import Request
-from commands.dispatch import COMMANDS, answer, language_of_locale
+from commands.dispatch import COMMANDS, answer, language_of_locale, reads_only
 from commands.i18n import LANGUAGES, N_, Translator
 from commands.reply import Reply
-from storage.database import in_transaction
 from storage.kpi_cache import KpiCache
 
 log = logging.getLogger(__name__)
@@ -136,7 +135,8 @@ class Bot:
     def _answer(self, request: Request, response_url: str | None, trigger_id: str | None):
         request = dataclasses.replace(request, locale=self.locale(request.user_id))
         settings = self.edge.settings
-        with self.edge.sessions.begin() as session:
+        sessions = self.edge.reads if reads_only(request.command) else self.edge.sessions
+        with sessions.begin() as session:
             reply = answer(request, session, now=self.edge.current(),
                            default_language=settings.language, admins=settings.admins,
                            cache=self.kpis, draw=self.drawing.png if self.drawing else None)
@@ -188,7 +188,7 @@ class Bot:
         if not self._warming.acquire(blocking=False):
             return  # one warm-up at a time
         try:
-            with self.edge.sessions.begin() as session:
+            with self.edge.reads.begin() as session:
                 reads = KpiReads(session_fetch(session), self.kpis)
                 if reads.version != self._warmed:
                     warm(reads, self.edge.current())
@@ -323,7 +323,7 @@ class Bot:
         from storage.teams import linked_channels, set_channel_members
 
         if channels is None:
-            with self.edge.sessions.begin() as session:
+            with self.edge.reads.begin() as session:
                 channels = linked_channels(session)
         for channel in channels:
             try:
@@ -331,21 +331,21 @@ class Bot:
             except Exception as error:
                 log.warning("cannot read the members of %s (%s)", channel, error_classes(error))
                 continue
-            in_transaction(self.edge.sessions,
-                           lambda session, c=channel, m=members: set_channel_members(session, c, m))
+            with self.edge.sessions.begin() as session:
+                set_channel_members(session, channel, members)
         log.info("read the members of %d linked channel(s)", len(channels))
 
     def member_joined(self, event: dict) -> None:
         from storage.teams import add_channel_member
 
-        in_transaction(self.edge.sessions, lambda session: add_channel_member(
-            session, event["channel"], event["user"]))
+        with self.edge.sessions.begin() as session:
+            add_channel_member(session, event["channel"], event["user"])
 
     def member_left(self, event: dict) -> None:
         from storage.teams import remove_channel_member
 
-        in_transaction(self.edge.sessions, lambda session: remove_channel_member(
-            session, event["channel"], event["user"]))
+        with self.edge.sessions.begin() as session:
+            remove_channel_member(session, event["channel"], event["user"])
 
 
 # What slack-bolt reads from the environment when an argument is None or empty: a signing

@@ -183,7 +183,7 @@ def kpi(ctx: click.Context, team_code: str, week: str | None, as_json: bool,
     with open_fetch(edge.settings.database_url) as fetch:
         report = kpi_report(fetch, team_code, index) if fetch else None
     if report is None:  # a new or outdated database: the full way creates or upgrades it
-        with edge.sessions.begin() as session:
+        with edge.reads.begin() as session:
             report = kpi_report(session_fetch(session), team_code, index)
     if as_json:
         click.echo(json.dumps({
@@ -553,11 +553,13 @@ def citizen_erase(ctx, ref: str, yes: bool) -> None:
     by [erased]."""
     from storage import goals
     from storage.kpi_refresh import refresh_team_weeks
+    from storage.shadow import import_turn
 
     if not yes:
         click.confirm(f"Erase everything about {ref}? This cannot be undone", abort=True)
     edge = _edge(ctx)
-    with edge.sessions.begin() as session:
+    # Imports build visits anew beside the table (storage.shadow): an erase waits for one.
+    with import_turn(edge.engine), edge.sessions.begin() as session:
         erased = goals.erase_citizen(session, ref)
         team_weeks = erased.pop("team_weeks")
         if team_weeks:

@@ -43,6 +43,13 @@ class Edge:
 
         return session_factory(self.engine)
 
+    @functools.cached_property
+    def reads(self):
+        """Sessions for transactions that only read (on SQLite they begin DEFERRED)."""
+        from storage.database import session_factory
+
+        return session_factory(self.engine, read_only=True)
+
 
 def from_environment(env_file: str | None = None, database_url: str | None = None) -> Edge:
     """The edge of a real run: ``.env`` (or ``env_file``), then the environment, then the clock."""

@@ -20,6 +20,7 @@ from metrics.kpis import BY_KEY, KPIS
 from storage.models import Team
 from storage.queries import KpiReport, WeekValues, kpi_report, team_codes
 
+READS_ONLY = True  # answered in a read-only transaction (commands.dispatch)
 DASHBOARD_WEEKS = 13
 
 EXAMPLES = (

@@ -24,6 +24,12 @@ COMMANDS = {"/kpi": kpi, "/dashboard": dashboard, "/goal": goal, "/followup": fo
             "/capacity": capacity, "/teampuls": teampuls}
 
 
+def reads_only(command: str) -> bool:
+    """Whether answering ``command`` never writes (its module says ``READS_ONLY = True``): its
+    transaction need not take the write lock (see ``storage.database``)."""
+    return getattr(COMMANDS.get(command), "READS_ONLY", False)
+
+
 def language_of_locale(locale: str | None) -> str | None:
     """da for "da-DK", nb for "nb-NO", "no" and "nn-NO" (Slack offers Norwegian as Bokmål),
     en for any English; None for the rest."""

@@ -24,6 +24,7 @@ from metrics.kpis import BY_KEY, KPIS
 from storage.kpi_cache import KpiReads
 from storage.queries import KpiHistory, WeekValues, kpi_report, team_codes
 
+READS_ONLY = True  # answered in a read-only transaction (commands.dispatch)
 TREND_WEEKS = 26
 ALL_WORDS = frozenset({"all", "alle"})
 SHARE_WORDS = frozenset({"share", "del", "dele", "vis"})

@@ -20,9 +20,15 @@ def insert_frame(connection: Connection, table: str, frame: pd.DataFrame) -> Non
             with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy:
                 copy.write(_csv(frame))
         return
+    sqlite_insert(connection.connection.driver_connection, table, frame)
+
+
+def sqlite_insert(raw, table: str, frame: pd.DataFrame) -> None:
+    """``frame``'s rows into ``table`` through a sqlite3 connection."""
+    columns = list(frame.columns)
     placeholders = ", ".join("?" for _ in columns)
     # The driver's executemany takes the rows as they are zipped: no list of a chunk's tuples.
-    connection.connection.driver_connection.executemany(
+    raw.executemany(
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})",
         zip(*(_column_values(frame[c]) for c in columns)))
 

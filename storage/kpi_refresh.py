@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from concurrent.futures import Future
 
 import numpy as np
@@ -32,7 +33,7 @@ SELECT t.team_id, t.week,
        SUM(CASE WHEN h.kind = 'temp' THEN h.hours ELSE 0 END) AS temp,
        SUM(CASE WHEN h.kind = 'sick' THEN h.hours ELSE 0 END) AS sick,
        COUNT(*) AS hours_rows
-FROM stage_targets t JOIN hours h ON h.team_id = t.team_id AND h.week = t.week
+FROM stage_targets t JOIN {hours} h ON h.team_id = t.team_id AND h.week = t.week
 GROUP BY t.team_id, t.week
 """
 
@@ -42,14 +43,14 @@ _VISIT_SUMS = """
 SELECT v.team_id, v.week, v.citizen_ref, v.employee_id, COUNT(*) AS visits,
        SUM(v.minutes) AS minutes
 FROM (SELECT team_id, week FROM stage_targets UNION SELECT team_id, week - 1 FROM stage_targets) w
-JOIN visits v ON v.team_id = w.team_id AND v.week = w.week
+JOIN {visits} v ON v.team_id = w.team_id AND v.week = w.week
 WHERE v.status = 'delivered'
 GROUP BY v.team_id, v.week, v.citizen_ref, v.employee_id
 """
 
 _VISIT_ROWS = """
 SELECT t.team_id, t.week, COUNT(*) AS visit_rows
-FROM stage_targets t JOIN visits v ON v.team_id = t.team_id AND v.week = t.week
+FROM stage_targets t JOIN {visits} v ON v.team_id = t.team_id AND v.week = t.week
 GROUP BY t.team_id, t.week
 """
 
@@ -58,12 +59,12 @@ GROUP BY t.team_id, t.week
 _SICK_EPISODES = """
 WITH employees AS (
     SELECT DISTINCT h.employee_id
-    FROM hours h JOIN stage_targets t ON t.team_id = h.team_id AND t.week = h.week
+    FROM {hours} h JOIN stage_targets t ON t.team_id = h.team_id AND t.week = h.week
     WHERE h.kind = 'sick' AND h.hours > 0 AND h.employee_id IS NOT NULL
 ), days AS (
     SELECT h.employee_id, h.date,
            MAX(CASE WHEN h.kind = 'sick' AND h.hours > 0 THEN 1 ELSE 0 END) AS sick
-    FROM hours h WHERE h.employee_id IN (SELECT employee_id FROM employees)
+    FROM {hours} h WHERE h.employee_id IN (SELECT employee_id FROM employees)
     GROUP BY h.employee_id, h.date
 ), starts AS (
     SELECT employee_id, date FROM (
@@ -75,7 +76,7 @@ WITH employees AS (
 )
 SELECT team_id, week, COUNT(*) AS sick_episodes FROM (
     SELECT DISTINCT h.team_id, h.week, h.employee_id, h.date
-    FROM hours h
+    FROM {hours} h
     JOIN starts s ON s.employee_id = h.employee_id AND s.date = h.date
     JOIN stage_targets t ON t.team_id = h.team_id AND t.week = h.week
     WHERE h.kind = 'sick' AND h.hours > 0
@@ -92,13 +93,17 @@ WHERE s.team_id IN (SELECT DISTINCT team_id FROM stage_targets)
 _NO_END = 10**7  # a week index far beyond any real date (year 9999 is 521,549)
 
 
-def _frame(connection: Connection, sql: str) -> pd.DataFrame:
-    result = connection.execute(text(sql))
+def _frame(connection: Connection, sql: str, visits: str = "visits",
+           hours: str = "hours") -> pd.DataFrame:
+    result = connection.execute(text(sql.replace("{visits}", visits).replace("{hours}", hours)))
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def targets_of(connection: Connection, touched: Touched) -> set[tuple[int, int]]:
-    """Every team-week whose KPI values the touched rows can change."""
+def targets_of(connection: Connection, touched: Touched, hours: str = "hours",
+               employee_targets: set[tuple[int, int]] | None = None) -> set[tuple[int, int]]:
+    """Every team-week whose KPI values the touched rows can change; ``hours`` is the table
+    that holds the hours (a shadow before an import's final transaction); with
+    ``employee_targets`` (``Ready``) the hours are not read."""
     targets = set(touched.team_weeks)
     # per team: [first week, last week, open-ended?] over all touched periods
     ranges: dict[int, list] = defaultdict(lambda: [None, None, False])
@@ -114,39 +119,80 @@ def targets_of(connection: Connection, touched: Touched) -> set[tuple[int, int]]
         targets.update(tuple(row) for row in connection.execute(text(
             "SELECT DISTINCT team_id, week FROM kpi_values WHERE team_id = :team "
             "AND week BETWEEN :lo AND :hi"), {"team": team_id, "lo": first, "hi": hi}))
-    if touched.employees and touched.hours is None:
+    if employee_targets is not None:
+        targets.update(employee_targets)
+    elif touched.employees and touched.hours is None:
         # A changed day can start or end the sick episode of the employee's next day (with
         # every hours row in hand, their team-weeks are all touched already).
         staging.create(connection, staging.STAGE_EMPLOYEES)
         insert_frame(connection, "stage_employees", pd.DataFrame(
             {"employee_id": list(touched.employees), "min_date": list(touched.employees.values())}))
         targets.update(tuple(row) for row in connection.execute(text(
-            "SELECT DISTINCT h.team_id, h.week FROM hours h JOIN stage_employees e "
+            f"SELECT DISTINCT h.team_id, h.week FROM {hours} h JOIN stage_employees e "
             "ON e.employee_id = h.employee_id WHERE h.date > e.min_date "
             "AND h.kind = 'sick' AND h.hours > 0")))
         staging.drop(connection, staging.STAGE_EMPLOYEES)
     return targets
 
 
+@dataclass
+class Ready:
+    """What a refresh reads from visits and hours, read before an import's final transaction
+    from the tables it is about to swap in (``read_ahead``), so that the final transaction
+    does not hold the write lock while it reads millions of rows: the parts of ``targets``
+    (and the weeks before them), and the team-weeks that the touched employees' sick days
+    add to the targets."""
+
+    targets: set[tuple[int, int]]
+    employee_targets: set[tuple[int, int]]
+    visit_parts: tuple[pd.DataFrame, pd.DataFrame] | None
+    hour_parts: tuple[pd.DataFrame, pd.DataFrame] | None
+
+
+def read_ahead(connection: Connection, touched: Touched, visits: str, hours: str) -> Ready:
+    """``Ready`` for ``touched``, read through ``connection`` (a transaction that only reads:
+    the staged targets are temporary tables) from the tables named ``visits`` and ``hours``
+    that hold what the final transaction will swap in."""
+    employee_targets = targets_of(connection, Touched(employees=touched.employees,
+                                                      hours=touched.hours), hours=hours)
+    targets = targets_of(connection, touched, hours=hours, employee_targets=employee_targets)
+    staging.create(connection, staging.STAGE_TARGETS)
+    insert_frame(connection, "stage_targets", pd.DataFrame(sorted(targets),
+                                                           columns=["team_id", "week"]))
+    ready = Ready(
+        targets, employee_targets,
+        None if touched.visits is not None else (
+            _frame(connection, _VISIT_SUMS, visits=visits),
+            _frame(connection, _VISIT_ROWS, visits=visits)),
+        None if touched.hours is not None else (
+            _frame(connection, _HOURS, hours=hours),
+            _frame(connection, _SICK_EPISODES, hours=hours)))
+    staging.drop(connection, staging.STAGE_TARGETS)
+    return ready
+
+
 def refresh(session: Session, touched: Touched,
-            while_computing: Callable[[], Future] | None = None) -> int:
+            while_computing: Callable[[], Future] | None = None,
+            ready: Ready | None = None) -> int:
     """Recompute and store the KPIs of every team-week the import touched; returns how many
     team-weeks have values now. ``while_computing`` (see ``refresh_team_weeks``) is called
-    in any case."""
+    in any case. With ``ready``, what it holds is not read again."""
     connection = session.connection()
-    targets = targets_of(connection, touched)
+    targets = targets_of(connection, touched,
+                         employee_targets=None if ready is None else ready.employee_targets)
     if not targets:  # norms only: no KPI moves, but what is read beside them (capacity) does
         if while_computing is not None:
             while_computing().result()
         connection.execute(text("UPDATE kpi_version SET version = version + 1"))
         return 0
     return refresh_team_weeks(connection, targets, touched.visits, touched.hours,
-                              while_computing)
+                              while_computing, ready)
 
 
 def refresh_team_weeks(connection: Connection, targets: set[tuple[int, int]],
                        visits: VisitsInHand | None = None, hours: HoursInHand | None = None,
-                       while_computing: Callable[[], Future] | None = None) -> int:
+                       while_computing: Callable[[], Future] | None = None,
+                       ready: Ready | None = None) -> int:
     """Recompute and store the KPIs of ``targets``. ``visits`` and ``hours`` are every row of
     their tables when the caller has them in hand; else they are read.
 
@@ -155,16 +201,31 @@ def refresh_team_weeks(connection: Connection, targets: set[tuple[int, int]],
     memory; the future it returns is waited for before the values are written."""
     staging.create(connection, staging.STAGE_TARGETS)
     target_frame = pd.DataFrame(sorted(targets), columns=["team_id", "week"])
+    if ready is not None:  # read before the transaction, from the tables it swapped in
+        visit_parts, hour_parts = ready.visit_parts, ready.hour_parts
+        missing = targets - ready.targets  # staff periods can add targets: read only those
+        if missing:
+            insert_frame(connection, "stage_targets",
+                         pd.DataFrame(sorted(missing), columns=["team_id", "week"]))
+            if visit_parts is not None:
+                visit_parts = _joined(visit_parts, (_frame(connection, _VISIT_SUMS),
+                                                    _frame(connection, _VISIT_ROWS)))
+            if hour_parts is not None:
+                hour_parts = _joined(hour_parts, (_frame(connection, _HOURS),
+                                                  _frame(connection, _SICK_EPISODES)))
+            connection.execute(staging.STAGE_TARGETS.delete())
     insert_frame(connection, "stage_targets", target_frame)
     if connection.dialect.name == "postgresql" and (visits is None or hours is None):
         # Temporary tables get no statistics of their own, and a large import leaves the
         # planner's view of visits and hours stale until autovacuum runs after the commit.
         connection.execute(text("ANALYZE stage_targets, visits, hours"))
 
-    visit_parts = (_frame(connection, _VISIT_SUMS), _frame(connection, _VISIT_ROWS)) \
-        if visits is None else None
-    hour_parts = (_frame(connection, _HOURS), _frame(connection, _SICK_EPISODES)) \
-        if hours is None else None
+    if ready is None or (visits is None and visit_parts is None):
+        visit_parts = (_frame(connection, _VISIT_SUMS), _frame(connection, _VISIT_ROWS)) \
+            if visits is None else None
+    if ready is None or (hours is None and hour_parts is None):
+        hour_parts = (_frame(connection, _HOURS), _frame(connection, _SICK_EPISODES)) \
+            if hours is None else None
     contracted = _frame(connection, _CONTRACTED)
     pending = while_computing() if while_computing is not None else None
     try:
@@ -190,6 +251,15 @@ def refresh_team_weeks(connection: Connection, targets: set[tuple[int, int]],
     insert_frame(connection, "kpi_values", values.where(values.notna(), None))
     staging.drop(connection, staging.STAGE_TARGETS)
     return int(active.sum())
+
+
+def _joined(parts: tuple[pd.DataFrame, ...], more: tuple[pd.DataFrame, ...]) -> tuple:
+    """Parts read for two sets of targets, each row once (the sets' earlier weeks overlap)."""
+    joined = []
+    for part, extra in zip(parts, more):
+        keys = [c for c in ("team_id", "week", "citizen_ref", "employee_id") if c in part]
+        joined.append(pd.concat([part, extra], ignore_index=True).drop_duplicates(subset=keys))
+    return tuple(joined)
 
 
 def _contracted(staff: pd.DataFrame, targets: pd.DataFrame) -> np.ndarray:

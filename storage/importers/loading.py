@@ -13,11 +13,17 @@ so that the database works while Python parses: ``write`` hands a chunk over and
 A first load into an empty table writes it without its secondary indexes and keeps its rows in
 hand (``VisitsInHand``, ``HoursInHand``): at the end the indexes are built on the worker
 thread while the KPI refresh computes from the rows in hand (``restore_indexes``).
+
+On a SQLite file (``storage.shadow``) no write lock is held while files are read: the visits and
+hours tables are built anew in shadow tables (the rows they held, then every file's chunks by the
+rules above) in short transactions of their own; the few staff and norms chunks are kept and
+written in the final transaction (``finish``), which swaps the shadows in.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -28,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from metrics import weeks
 from metrics.visit_components import VISIT_SUMS
+from storage import shadow as shadow_tables
 from storage import staging
 from storage.bulk import SuspendedIndexes, insert_frame
 from storage.importers.validation import EPOCH_ORDINAL
@@ -62,6 +69,7 @@ class VisitsInHand:
         self._codes: dict[str, dict] = {"team": {}, "citizen_ref": {}, "employee_id": {}}
         self._delivered: list[pd.DataFrame] = []
         self._rows: list[pd.DataFrame] = []  # team_id, week, visit_rows of each chunk
+        self._sums: tuple[pd.DataFrame, pd.DataFrame] | None = None
 
     def add(self, frame: pd.DataFrame) -> None:
         """A checked chunk of visits (columns team, citizen_ref, employee_id, date, minutes,
@@ -89,7 +97,13 @@ class VisitsInHand:
 
     def sums(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The visit sums (``metrics.visit_components.VISIT_SUMS``), and the rows of each
-        team-week (team_id, week, visit_rows); teams by their database ids."""
+        team-week (team_id, week, visit_rows); teams by their database ids. Summed once: call
+        it after the last ``add``."""
+        if self._sums is None:
+            self._sums = self._sum()
+        return self._sums
+
+    def _sum(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         ids = np.array([self._team_ids[code] for code in self._codes["team"]], dtype=np.int64)
         sums = pd.concat(self._delivered, ignore_index=True) if self._delivered else \
             pd.DataFrame(columns=list(VISIT_SUMS), dtype=np.int64)
@@ -112,6 +126,7 @@ class HoursInHand:
         self._teams: dict[str, int] = {}
         self._employees: dict[str, int] = {}
         self._chunks: list[pd.DataFrame] = []
+        self._sums: tuple[pd.DataFrame, pd.DataFrame] | None = None
 
     def add(self, frame: pd.DataFrame) -> None:
         """A checked chunk of hours (columns team, date, employee_id, kind, hours)."""
@@ -130,7 +145,13 @@ class HoursInHand:
 
     def sums(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Per team-week (teams by database id): worked, temp, sick and hours_rows; and
-        sick_episodes (only team-weeks with episodes)."""
+        sick_episodes (only team-weeks with episodes). Summed once: call it after the last
+        ``add``."""
+        if self._sums is None:
+            self._sums = self._sum()
+        return self._sums
+
+    def _sum(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         columns = {"team": np.int64, "week": np.int64, "date": np.int64, "employee": np.int64,
                    "kind": object, "hours": float}
         rows = pd.concat([pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()}),
@@ -201,18 +222,37 @@ class Writer:
 
     def __init__(self, session: Session):
         self.session = session
-        self.connection: Connection = session.connection()
         self.touched = Touched()
         self.teams_created: list[str] = []
-        self._team_ids: dict[str, int] = dict(
-            session.execute(select(Team.code, Team.id)).all())
+        # SQLite file: shadow tables now, everything else in the final transaction (finish).
+        self.shadow = session.info.get("shadow")
+        self._final = self.shadow is None
+        self._deferred: list[tuple[str, pd.DataFrame | None]] = []  # (kind, chunk or None: a file)
+        self.ready = None  # storage.kpi_refresh.Ready, read before the final transaction
+        self._planned_teams: list[Team] = []
+        if self.shadow is not None:
+            self.connection: Connection | None = None  # the session's, from ``finish``
+            self._team_ids: dict[str, int] = dict(self.shadow.read("SELECT code, id FROM teams"))
+            self._next_team_id = (self.shadow.read("SELECT MAX(id) FROM teams")[0][0] or 0) + 1
+            self._empty = {table: not self.shadow.read(f"SELECT 1 FROM {table} LIMIT 1")
+                           for table in ("visits", "hours")}
+            self._files_written: dict[str, int] = {}
+            self._visits = VisitsInHand(self._team_ids) if self._empty["visits"] else None
+            self._hours = HoursInHand(self._team_ids) if self._empty["hours"] else None
+            self._suspended: dict[str, SuspendedIndexes] = {}
+            self._cache_size = None
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="teampuls-writer")
+            self._pending: Future | None = None
+            return
+        self.connection = session.connection()
+        self._team_ids = dict(session.execute(select(Team.code, Team.id)).all())
         # A table that was empty when the command began cannot hold rows that the first file
         # of its kind replaces, so that file's chunks skip the replacement step.
         self._empty = {
             table: self.connection.execute(text(f"SELECT 1 FROM {table} LIMIT 1")).first() is None
             for table in ("visits", "hours")
         }
-        self._files_written: dict[str, int] = {}
+        self._files_written = {}
         self._visits = VisitsInHand(self._team_ids) if self._empty["visits"] else None
         self._hours = HoursInHand(self._team_ids) if self._empty["hours"] else None
         self._suspended = {table: SuspendedIndexes(self.connection, Base.metadata.tables[table])
@@ -240,6 +280,54 @@ class Writer:
             self.touched.visits = self._visits
         if self._hours is not None and self._files_written.get("hours"):
             self.touched.hours = self._hours
+        if not self._final:
+            self._read_ahead()
+            self._write_final()
+
+    def _read_ahead(self) -> None:
+        """What the KPI refresh reads from visits and hours, read now from the shadows (what the
+        final transaction swaps in) in a transaction that only reads: the final one then holds
+        the write lock without reading millions of rows (``storage.kpi_refresh.Ready``)."""
+        from storage.kpi_refresh import read_ahead
+
+        if self.touched.visits is not None and self.touched.hours is not None:
+            return  # every row is in hand
+        connection = self.shadow.connection
+        connection.execution_options(sqlite_begin="DEFERRED")
+        try:
+            with connection.begin():
+                self.ready = read_ahead(connection, self.touched, self._table("visits"),
+                                        self._table("hours"))
+        finally:
+            connection.execution_options(sqlite_begin="IMMEDIATE")
+
+    def _write_final(self) -> None:
+        """The final transaction (SQLite file): sum the rows in hand, then begin the session's
+        transaction, create the new teams, swap the shadows in and write the chunks kept."""
+        for in_hand in (self.touched.visits, self.touched.hours):
+            if in_hand is not None:
+                in_hand.sums()  # kept for the refresh, which runs inside the transaction
+        self._final = True
+        self.connection = self.session.connection()  # BEGIN IMMEDIATE: waits for the lock
+        if self._planned_teams and self.connection.execute(text(
+                "SELECT 1 FROM teams WHERE id >= :first LIMIT 1"),
+                {"first": self._planned_teams[0].id}).first() is not None:
+            raise RuntimeError("a team was added while the import ran, so the import's new "
+                               "teams cannot take their numbers; nothing was imported: run "
+                               "the import again")
+        self.session.add_all(self._planned_teams)
+        self.session.flush()
+        self.shadow.swap(self.connection)
+        for table in _STAGES:
+            staging.create(self.connection, table)
+        self._cache_size = self.connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        self.connection.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
+        deferred, self._deferred = self._deferred, []
+        for kind, frame in deferred:
+            if frame is None:
+                self._pairs_done = set()
+            else:
+                getattr(self, f"_write_{kind}")(frame)
 
     def restore_indexes(self) -> Future:
         """Build the suspended indexes again on the writing thread; the connection is that
@@ -276,6 +364,8 @@ class Writer:
     def start_file(self, kind: str) -> None:
         self.wait()
         self._files_written[kind] = self._files_written.get(kind, 0) + 1
+        if not self._final:
+            self._deferred.append((kind, None))
         if kind in self._suspended and self._files_written[kind] > 1:
             self._suspended[kind].restore()  # the next file replaces rows: look-ups need them
         if kind == "visits" and self._files_written[kind] > 1:
@@ -283,6 +373,13 @@ class Writer:
         if kind == "hours" and self._files_written[kind] > 1:
             self._hours = None
         self._pairs_done: set[tuple[int, int]] = set()
+        if not self._final and kind in shadow_tables.TABLES and kind not in self.shadow.tables:
+            # The complete new table is built in its shadow: the rows it holds now, then the
+            # files' chunks, in short transactions (storage.shadow).
+            self.shadow.create(kind)
+            with self.shadow.transaction() as connection:
+                for table in (staging.STAGE_VISITS, staging.STAGE_PAIRS):
+                    staging.create(connection, table)
 
     def _may_replace(self, table: str) -> bool:
         return not self._empty[table] or self._files_written.get(table, 0) > 1
@@ -293,9 +390,14 @@ class Writer:
         positions, distinct = pd.factorize(codes)
         for code in distinct:
             if code not in self._team_ids:
-                team = Team(code=code, name=code)
-                self.session.add(team)
-                self.session.flush()
+                if self._final:
+                    team = Team(code=code, name=code)
+                    self.session.add(team)
+                    self.session.flush()
+                else:  # written into a shadow: the final transaction creates the team
+                    team = Team(id=self._next_team_id, code=code, name=code)
+                    self._next_team_id += 1
+                    self._planned_teams.append(team)
                 self._team_ids[code] = team.id
                 self.teams_created.append(code)
         return np.array([self._team_ids[code] for code in distinct], dtype=np.int64)[positions]
@@ -313,7 +415,37 @@ class Writer:
         if kind == "hours" and self._hours is not None:
             self._hours.add(frame)
         self.wait()
+        if not self._final:
+            if kind not in self.shadow.tables:
+                self._deferred.append((kind, frame))  # written in the final transaction
+                return
+            self._pending = self._worker.submit(self._write_shadow, kind, frame)
+            return
         self._pending = self._worker.submit(getattr(self, f"_write_{kind}"), frame)
+
+    def _write_shadow(self, kind: str, frame: pd.DataFrame) -> None:
+        """A chunk into the shadow of its table, in batches that each hold the lock briefly."""
+        batches = self.shadow.batches
+        start = 0
+        while start < len(frame):
+            began = time.perf_counter()
+            batch = frame.iloc[start:start + batches.size].reset_index(drop=True)
+            with self.shadow.transaction() as connection:
+                self.connection = connection
+                try:
+                    getattr(self, f"_write_{kind}")(batch)
+                finally:
+                    self.connection = None
+            start += len(batch)
+            batches.took(len(batch), time.perf_counter() - began)
+
+    def _table(self, table: str) -> str:
+        """The table that ``table``'s rows are written to now: its shadow before the swap."""
+        return shadow_tables.shadow_of(table) \
+            if not self._final and table in self.shadow.tables else table
+
+    def _insert(self, table: str, rows: pd.DataFrame) -> None:
+        insert_frame(self.connection, self._table(table), rows)
 
     def _write_visits(self, frame: pd.DataFrame) -> None:
         rows = pd.DataFrame({
@@ -325,17 +457,20 @@ class Writer:
         touched = set(rows[["team_id", "week"]].drop_duplicates().itertuples(index=False, name=None))
         if self._may_replace("visits"):
             self._stage(staging.STAGE_VISITS, rows)
+            visits = self._table("visits")
+            # The staged rows drive every look-up (SQLite takes CROSS JOIN's order as it is
+            # written): a batch's cost is its own size, not the table's.
             touched.update(tuple(row) for row in self.connection.execute(text(
-                "SELECT DISTINCT v.team_id, v.week FROM visits v "
-                "JOIN stage_visits s ON s.visit_id = v.visit_id")))
+                f"SELECT DISTINCT v.team_id, v.week FROM stage_visits s CROSS JOIN {visits} v "
+                "WHERE v.visit_id = s.visit_id")))
             self.connection.execute(text(
-                "DELETE FROM visits WHERE visit_id IN (SELECT visit_id FROM stage_visits)"))
+                f"DELETE FROM {visits} WHERE visit_id IN (SELECT visit_id FROM stage_visits)"))
             self.connection.execute(text(
-                "INSERT INTO visits (visit_id, team_id, citizen_ref, employee_id, date, week, "
+                f"INSERT INTO {visits} (visit_id, team_id, citizen_ref, employee_id, date, week, "
                 "minutes, status) SELECT visit_id, team_id, citizen_ref, employee_id, date, week, "
                 "minutes, status FROM stage_visits"))
         else:
-            insert_frame(self.connection, "visits", rows)
+            self._insert("visits", rows)
         # Continuity of week W looks at weeks W-1 and W, so W+1 changes too.
         self.touched.team_weeks.update(touched)
         self.touched.team_weeks.update((team, week + 1) for team, week in touched)
@@ -352,16 +487,17 @@ class Writer:
         self._pairs_done.update(keys)
         if self._may_replace("hours") and not new.empty:
             self._stage(staging.STAGE_PAIRS, new[["team_id", "date"]])
+            hours = self._table("hours")
             replaced = pd.DataFrame(self.connection.execute(text(
-                "SELECT h.employee_id, MIN(h.date) AS date FROM hours h "
-                "JOIN stage_pairs p ON p.team_id = h.team_id AND p.date = h.date "
-                "WHERE h.employee_id IS NOT NULL GROUP BY h.employee_id")).all(),
+                f"SELECT h.employee_id, MIN(h.date) AS date FROM stage_pairs p "
+                f"CROSS JOIN {hours} h WHERE p.team_id = h.team_id AND p.date = h.date "
+                "AND h.employee_id IS NOT NULL GROUP BY h.employee_id")).all(),
                 columns=["employee_id", "date"])
             self.touched.add_employees(replaced.astype({"date": str}))
             self.connection.execute(text(
-                "DELETE FROM hours WHERE EXISTS (SELECT 1 FROM stage_pairs p "
-                "WHERE p.team_id = hours.team_id AND p.date = hours.date)"))
-        insert_frame(self.connection, "hours", rows)
+                f"DELETE FROM {hours} WHERE id IN (SELECT h.id FROM stage_pairs p "
+                f"CROSS JOIN {hours} h WHERE h.team_id = p.team_id AND h.date = p.date)"))
+        self._insert("hours", rows)
         self.touched.add_employees(rows[["employee_id", "date"]])
         self.touched.team_weeks.update(
             new[["team_id", "week"]].drop_duplicates().itertuples(index=False, name=None))

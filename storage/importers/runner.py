@@ -177,12 +177,14 @@ def run_import(session: Session, files: Sequence[tuple[pathlib.Path, str | None]
                     "that lost its rows?)"))])
             done_before += table.size
             result.rows[kind] = result.rows.get(kind, 0) + rows
-        writer.finish()
+        writer.wait()
         if errors:
             raise errors.refused()
+        writer.finish()
         # The indexes are built while the KPIs are computed from the rows in hand.
         result.kpi_team_weeks = refresh(session, writer.touched,
-                                        while_computing=writer.restore_indexes)
+                                        while_computing=writer.restore_indexes,
+                                        ready=writer.ready)
         writer.close()
     except BaseException:
         writer.discard()  # the work in flight must finish before the caller rolls back
@@ -221,6 +223,14 @@ def _fingerprint(files: list[tuple[str, str]]) -> str:
 def _imported_last(session: Session, fingerprint: str) -> bool:
     """Whether the last import had these files, and no data changed since: every import and
     every erasure raises the KPI version."""
+    shadow = session.info.get("shadow")
+    if shadow is not None:
+        # On a SQLite file the session's transaction holds the write lock from its first
+        # statement, so it begins only at the end (storage.shadow): read outside it.
+        last = shadow.read("SELECT fingerprint, kpi_version FROM import_runs "
+                           "ORDER BY id DESC LIMIT 1")
+        version = shadow.read("SELECT version FROM kpi_version")
+        return bool(last) and tuple(last[0]) == (fingerprint, version[0][0] if version else None)
     last = session.execute(select(ImportRun.fingerprint, ImportRun.kpi_version)
                            .order_by(ImportRun.id.desc()).limit(1)).first()
     return last is not None and last.fingerprint == fingerprint and \
