@@ -441,7 +441,10 @@ def _run(ctx: click.Context, port: int, host: str, started: dict) -> None:
     if mode == "socket":
         serve_socket_mode(app, settings.slack_app_token)
     else:
-        serve_http(app, settings, host or settings.http_host, port)
+        from bot.health import HealthCheck, database_check
+
+        serve_http(app, settings, host or settings.http_host, port,
+                   health=HealthCheck(database_check(edge.engine)))
 
 
 POSTING_TICK_SECONDS = 60
