@@ -74,3 +74,101 @@ def test_a_database_that_hangs_fails_the_check_after_the_timeout_without_piling_
     finally:
         release.set()
         check._pool.shutdown(wait=True)
+
+
+# -- teampuls db backup / restore / downgrade ---------------------------------------------------
+
+FILES = ("staff", "hours", "visits", "norms")
+
+
+def _sqlite_only(edge) -> None:
+    if edge.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's backup; PostgreSQL has pg_dump (tested below)")
+
+
+def _count(url: str, table: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        value = connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+    engine.dispose()
+    return value
+
+
+def test_a_backup_taken_while_a_writer_is_at_work_restores_what_was_committed(edge, cli,
+                                                                              tmp_path):
+    import sqlite3
+
+    from tests.conftest import SAMPLES
+
+    _sqlite_only(edge)
+    cli("import", *(SAMPLES / "canonical" / f"{kind}.csv" for kind in FILES))
+    visits = _count(edge.settings.database_url, "visits")
+    # the bot is writing: a write transaction is open (WAL), and its rows are not committed
+    live = sqlite3.connect(make_url(edge.settings.database_url).database, isolation_level=None)
+    live.execute("BEGIN IMMEDIATE")
+    live.execute("DELETE FROM visits")
+    result = cli("db", "backup", tmp_path / "backup.db")
+    live.execute("COMMIT")
+    live.close()
+    assert "Backed up the database (schema revision" in result.output
+    assert not list(tmp_path.glob(".backup.db.partial"))
+    assert _count(edge.settings.database_url, "visits") == 0
+
+    result = cli("db", "restore", tmp_path / "backup.db", ok=False)  # asks first
+    assert result.exit_code == 1 and _count(edge.settings.database_url, "visits") == 0
+    cli("db", "restore", tmp_path / "backup.db", "--yes")
+    assert _count(edge.settings.database_url, "visits") == visits
+    assert cli("kpi", "--team", "HAD-C", "--json").output  # the restored database serves
+
+
+def test_restore_refuses_what_is_not_a_teampuls_backup_this_version_knows(edge, cli, tmp_path):
+    import sqlite3
+
+    _sqlite_only(edge)
+    cli("db", "upgrade")
+    text_file = tmp_path / "notes.db"
+    text_file.write_text("hello", encoding="utf-8")
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE x (y)").connection.close()
+    newer = tmp_path / "newer.db"
+    cli("db", "backup", newer)
+    with sqlite3.connect(newer) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    connection.close()
+    for path, says in ((tmp_path / "missing.db", "there is no file"),
+                       (text_file, "is not a SQLite database"),
+                       (other, "is not a teampuls database"),
+                       (newer, "schema revision 9999, newer than this version")):
+        result = cli("db", "restore", path, "--yes", ok=False)
+        assert result.exit_code == 1 and says in result.output, result.output
+
+
+def test_postgresql_backups_are_pg_dumps(edge, cli, tmp_path):
+    if edge.engine.dialect.name == "sqlite":
+        pytest.skip("PostgreSQL only")
+    for command, tool in (("backup", "pg_dump"), ("restore", "pg_restore")):
+        result = cli("db", command, tmp_path / "x.dump", ok=False)
+        assert result.exit_code == 1 and tool in result.output, result.output
+
+
+def test_downgrade_steps_the_schema_down_and_a_start_brings_it_up_again(edge, cli):
+    from storage.database import current_revision, make_engine
+    from storage.schema_revision import head_revision
+
+    cli("db", "upgrade")
+    result = cli("db", "downgrade", "0010", "--yes")
+    assert "The database is at revision 0010." in result.output
+    engine = make_engine(edge.settings.database_url)
+    assert current_revision(engine) == "0010"
+    refused = cli("db", "downgrade", "0042", "--yes", ok=False)
+    assert refused.exit_code == 1 and "is not a schema revision" in refused.output
+    refused = cli("db", "downgrade", "0011", "--yes", ok=False)
+    assert refused.exit_code == 1 and "nothing to step down" in refused.output
+    from bot.edge import Edge
+    from tests.conftest import NOW, Cli
+
+    Cli(Edge(edge.settings, NOW))("db", "upgrade")  # a new process: it upgrades on start
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
