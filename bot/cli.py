@@ -475,8 +475,9 @@ def _run(ctx: click.Context, port: int, host: str, started: dict) -> None:
 
     edge = _edge(ctx)
     settings = edge.settings
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import configure
+
+    configure(settings.log_level, settings.log_format)
     log = logging.getLogger("teampuls")
     mode = check_slack_settings(settings)
     client = web_client(settings.slack_bot_token, settings.slack_api_base_url)

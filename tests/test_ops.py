@@ -172,3 +172,55 @@ def test_downgrade_steps_the_schema_down_and_a_start_brings_it_up_again(edge, cl
     Cli(Edge(edge.settings, NOW))("db", "upgrade")  # a new process: it upgrades on start
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+# -- JSON logs ------------------------------------------------------------------------------------
+
+def test_json_logs_are_one_object_per_line_without_any_exception_message():
+    import json
+
+    from bot.logs import JsonFormatter, install
+    from bot.settings import Settings, SettingsError
+
+    assert Settings.from_environ({"TEAMPULS_LOG_FORMAT": "JSON"}).log_format == "json"
+    assert Settings.from_environ({}).log_format == "text"
+    with pytest.raises(SettingsError, match="TEAMPULS_LOG_FORMAT must be text or json"):
+        Settings.from_environ({"TEAMPULS_LOG_FORMAT": "xml"})
+
+    install()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    ours, library = logging.getLogger("bot.test_ops"), logging.getLogger("slack_bolt.test_ops")
+    for logger in (ours, library):
+        logger.addHandler(handler)
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+    try:
+        ours.info("answered %s for %s", "/kpi", "U0TEST0001")
+        try:
+            try:
+                raise KeyError("B-10442 said: line one\nline two")
+            except KeyError as error:
+                raise RuntimeError("goal text 0101901234") from error
+        except RuntimeError:
+            ours.error("answering /goal failed (incident %s)", "abcd1234", exc_info=True)
+        library.warning('Failed to run listener function (error: "B-10442")')
+    finally:
+        for logger in (ours, library):
+            logger.removeHandler(handler)
+            logger.propagate = True
+            logger.setLevel(logging.NOTSET)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3
+    entries = [json.loads(line) for line in lines]
+    assert entries[0]["message"] == "answered /kpi for U0TEST0001"
+    assert entries[0]["level"] == "INFO" and entries[0]["logger"] == "bot.test_ops"
+    assert entries[0]["time"].endswith("Z") and "T" in entries[0]["time"]
+    assert "exception" not in entries[0]
+    failed = entries[1]
+    assert failed["exception"] == "RuntimeError < KeyError"
+    assert "raise RuntimeError(" in failed["traceback"]  # the frames are there
+    assert "RuntimeError (message withheld)" in failed["traceback"]
+    assert entries[2]["message"] == "Failed to run listener function [...]"
+    assert "B-10442" not in stream.getvalue() and "0101901234" not in stream.getvalue()
