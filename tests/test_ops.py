@@ -198,11 +198,12 @@ def test_json_logs_are_one_object_per_line_without_any_exception_message():
         logger.setLevel(logging.INFO)
     try:
         ours.info("answered %s for %s", "/kpi", "U0TEST0001")
+        typed, cpr = "B-10442 said: line one\nline two", "goal text 0101901234"
         try:
             try:
-                raise KeyError("B-10442 said: line one\nline two")
+                raise KeyError(typed)
             except KeyError as error:
-                raise RuntimeError("goal text 0101901234") from error
+                raise RuntimeError(cpr) from error
         except RuntimeError:
             ours.error("answering /goal failed (incident %s)", "abcd1234", exc_info=True)
         library.warning('Failed to run listener function (error: "B-10442")')
@@ -220,7 +221,7 @@ def test_json_logs_are_one_object_per_line_without_any_exception_message():
     assert "exception" not in entries[0]
     failed = entries[1]
     assert failed["exception"] == "RuntimeError < KeyError"
-    assert "raise RuntimeError(" in failed["traceback"]  # the frames are there
+    assert "raise RuntimeError(cpr)" in failed["traceback"]  # the frames are there
     assert "RuntimeError (message withheld)" in failed["traceback"]
     assert entries[2]["message"] == "Failed to run listener function [...]"
     assert "B-10442" not in stream.getvalue() and "0101901234" not in stream.getvalue()
