@@ -513,9 +513,11 @@ def _run(ctx: click.Context, port: int, host: str, started: dict) -> None:
         serve_socket_mode(app, settings.slack_app_token)
     else:
         from bot.health import HealthCheck, database_check
+        from bot.prometheus import exposition
 
         serve_http(app, settings, host or settings.http_host, port,
-                   health=HealthCheck(database_check(edge.engine)))
+                   health=HealthCheck(database_check(edge.engine)),
+                   metrics=exposition(edge.engine))
 
 
 POSTING_TICK_SECONDS = 60

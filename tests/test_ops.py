@@ -225,3 +225,69 @@ def test_json_logs_are_one_object_per_line_without_any_exception_message():
     assert "RuntimeError (message withheld)" in failed["traceback"]
     assert entries[2]["message"] == "Failed to run listener function [...]"
     assert "B-10442" not in stream.getvalue() and "0101901234" not in stream.getvalue()
+
+
+# -- /metrics -------------------------------------------------------------------------------------
+
+def _samples(body: bytes) -> dict[str, float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    found = {}
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            found[f"{sample.name}{{{labels}}}"] = sample.value
+    return found
+
+
+def test_metrics_count_answers_deliveries_and_imports_from_the_database(edge, cli, tmp_path):
+    from sqlalchemy import select
+
+    from bot.prometheus import exposition, observe
+    from storage.models import DashboardDelivery, Team
+    from tests.conftest import NOW, SAMPLES
+
+    application = wsgi_app(None, "secret", metrics=exposition(edge.engine))
+    before = _samples(_get(application, "/metrics")[2])
+    assert before["teampuls_database_up{}"] == 1
+    assert before["teampuls_imports_total{}"] == 0
+    assert "teampuls_last_import_timestamp_seconds{}" not in before
+
+    result = cli("import", *(SAMPLES / "canonical" / f"{kind}.csv" for kind in FILES))
+    rows = sum(int(n.replace(",", "")) for n in
+               __import__("re").findall(r"([\d,]+) \w+ rows", result.output))
+    with edge.sessions.begin() as session:
+        teams = session.scalars(select(Team.id)).all()
+        for week, (team, state) in enumerate(zip(teams, ("sent", "sent", "failed", "pending"))):
+            session.add(DashboardDelivery(team_id=team, week=week, state=state, attempts=1,
+                                          first_claimed_at=NOW))
+    observe("answering /kpi", False, 0.4)
+    observe("answering /kpi", True, 7.0)
+    observe("saving a form", False, 0.05)
+    observe("reading the members of the linked channels", False, 1.0)  # answers nobody
+
+    status, headers, body = _get(application, "/metrics")
+    assert status == "200 OK" and headers["Content-Type"].startswith("text/plain; version=")
+    after = _samples(body)
+    assert after["teampuls_imports_total{}"] == 1
+    assert after["teampuls_import_rows_total{}"] == after["teampuls_last_import_rows{}"] == rows
+    assert abs(after["teampuls_last_import_timestamp_seconds{}"] - __import__("time").time()) \
+        < 600
+    assert after["teampuls_dashboard_deliveries{state=sent}"] == 2
+    assert after["teampuls_dashboard_deliveries{state=failed}"] == 1
+    assert after["teampuls_dashboard_deliveries{state=pending}"] == 1
+    assert after["teampuls_dashboard_deliveries{state=claimed}"] == 0
+    for key, added in (("teampuls_answers_total{kind=/kpi,outcome=answered}", 1),
+                       ("teampuls_answers_total{kind=/kpi,outcome=failed}", 1),
+                       ("teampuls_answers_total{kind=form,outcome=answered}", 1),
+                       ("teampuls_answer_seconds_count{kind=/kpi}", 2),
+                       ("teampuls_answer_seconds_bucket{kind=/kpi,le=0.5}", 1)):
+        assert after[key] - before.get(key, 0) == added, key
+    assert not any("members" in key for key in after)
+    assert any(key.startswith("process_") for key in after) or \
+        __import__("sys").platform != "linux"
+
+    gone = make_engine(_unreachable(edge.settings.database_url, tmp_path))
+    down = _samples(_get(wsgi_app(None, "secret", metrics=exposition(gone)), "/metrics")[2])
+    gone.dispose()
+    assert down["teampuls_database_up{}"] == 0 and "teampuls_imports_total{}" not in down
