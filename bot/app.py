@@ -30,6 +30,7 @@ from bot.drawing import Drawing
 from bot.edge import Edge
 from bot.gateway import Gateway
 from bot.logs import error_classes, incident
+from bot.prometheus import observe as observe_answer
 from bot.logs import install as install_safe_logging
 from commands.context import Request
 from commands.dispatch import COMMANDS, answer, language_of_locale, reads_only
@@ -74,6 +75,7 @@ class Bot:
                 work: Callable, *args) -> None:
         """Run ``work(*args)``; a failure is logged (``what``, the user's id, the error's class
         and an incident number) and told to the user through ``tell``."""
+        started = time.monotonic()
         try:
             work(*args)
         except Exception as error:
@@ -82,6 +84,9 @@ class Bot:
                       error_classes(error), number, exc_info=True)
             if tell is not None:
                 self._tell_incident(user, tell, number)
+            observe_answer(what, True, time.monotonic() - started)
+        else:
+            observe_answer(what, False, time.monotonic() - started)
 
     def _tell_incident(self, user: str, tell: Callable[[Reply], None], number: str) -> None:
         reply = Reply(self.translator(user)(SORRY).format(incident=number), error=True)

@@ -81,6 +81,76 @@ def db_upgrade(ctx: click.Context) -> None:
                f"(newest: {head_revision()}).")
 
 
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=pathlib.Path))
+@click.pass_context
+def db_backup(ctx: click.Context, path: pathlib.Path) -> None:
+    """Back up the SQLite database to PATH, safely while the bot runs (SQLite's online
+    backup). PATH is replaced whole. For PostgreSQL, use pg_dump."""
+    from bot.backup import backup
+
+    revision = backup(_edge(ctx).settings.database_url, path)
+    click.echo(f"Backed up the database (schema revision {revision}) to {path} "
+               f"({path.stat().st_size:,} bytes).")
+
+
+@db.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=pathlib.Path))
+@click.option("--yes", is_flag=True, help="Do not ask first.")
+@click.pass_context
+def db_restore(ctx: click.Context, path: pathlib.Path, yes: bool) -> None:
+    """Replace the SQLite database with the backup at PATH (made by teampuls db backup).
+
+    Stop the bot first. The backup is checked first: a teampuls database, intact, with a
+    schema this version knows (an older one is brought up to date on the next start). For
+    PostgreSQL, use pg_restore."""
+    from bot.backup import check_backup, restore, sqlite_path
+
+    url = _edge(ctx).settings.database_url
+    target = sqlite_path(url, "restore")
+    revision = check_backup(path)
+    if not yes:
+        click.confirm(f"Replace everything in {target} with the backup {path} (schema revision "
+                      f"{revision})? Stop the bot first", abort=True)
+    restore(path, url)
+    click.echo(f"Restored {path} into {target} (schema revision {revision}).")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@click.option("--yes", is_flag=True, help="Do not ask first.")
+@click.pass_context
+def db_downgrade(ctx: click.Context, revision: str, yes: bool) -> None:
+    """Step the schema down to REVISION (a file name's number in storage/migrations/versions),
+    before installing an older version. What the later migrations added is dropped, with its
+    data."""
+    from bot.backup import revisions
+    from storage.database import current_revision, make_engine
+
+    known = revisions()
+    if revision not in known:
+        raise UserError(f"{revision!r} is not a schema revision; this version knows "
+                        f"{known[0]} to {known[-1]}")
+    engine = make_engine(_edge(ctx).settings.database_url)  # not upgraded first
+    try:
+        current = current_revision(engine)
+        if current is None or current <= revision:
+            raise UserError(f"the database is at revision {current or 'none'}, not above "
+                            f"{revision}: nothing to step down")
+        if not yes:
+            click.confirm(f"Step the schema down from {current} to {revision}? The later "
+                          "migrations' tables and columns are dropped, with their data",
+                          abort=True)
+        from alembic import command
+
+        from storage.database import alembic_config
+
+        command.downgrade(alembic_config(engine), revision)
+        click.echo(f"The database is at revision {current_revision(engine)}.")
+    finally:
+        engine.dispose()
+
+
 # -- import -----------------------------------------------------------------------------------
 
 @teampuls.command("import")
@@ -405,8 +475,9 @@ def _run(ctx: click.Context, port: int, host: str, started: dict) -> None:
 
     edge = _edge(ctx)
     settings = edge.settings
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import configure
+
+    configure(settings.log_level, settings.log_format)
     log = logging.getLogger("teampuls")
     mode = check_slack_settings(settings)
     client = web_client(settings.slack_bot_token, settings.slack_api_base_url)
@@ -441,7 +512,12 @@ def _run(ctx: click.Context, port: int, host: str, started: dict) -> None:
     if mode == "socket":
         serve_socket_mode(app, settings.slack_app_token)
     else:
-        serve_http(app, settings, host or settings.http_host, port)
+        from bot.health import HealthCheck, database_check
+        from bot.prometheus import exposition
+
+        serve_http(app, settings, host or settings.http_host, port,
+                   health=HealthCheck(database_check(edge.engine)),
+                   metrics=exposition(edge.engine))
 
 
 POSTING_TICK_SECONDS = 60

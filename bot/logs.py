@@ -98,6 +98,7 @@ def make_safe(record: logging.LogRecord) -> logging.LogRecord:
     """The record as the log may carry it (see the module's docstring)."""
     if record.exc_info and record.exc_info[1] is not None:
         record.exc_text = withheld_traceback(record.exc_info[1])
+        record.exc_classes = error_classes(record.exc_info[1])
         record.exc_info = None
     elif record.exc_info:
         record.exc_info = None
@@ -130,3 +131,43 @@ def install() -> None:
 
         logging.setLogRecordFactory(factory)
         _installed = True
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ``time`` (UTC, ISO 8601 with milliseconds), ``level``,
+    ``logger``, ``message``, and for an exception ``exception`` (the classes of its chain) and
+    ``traceback`` (frames and classes, messages withheld). The record is made safe here too,
+    so that a handler of this formatter never writes an exception's message, even where
+    ``install`` was not called."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import datetime as dt
+        import json
+
+        if record.exc_info:
+            make_safe(record)
+        entry = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.timezone.utc)
+            .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if getattr(record, "exc_classes", None):
+            entry["exception"] = record.exc_classes
+        if record.exc_text:
+            entry["traceback"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure(level: str, log_format: str = "text") -> None:
+    """The process's log: safe records (``install``) on stderr, as text lines or JSON lines
+    (``TEAMPULS_LOG_FORMAT``)."""
+    install()
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if log_format == "json" else
+                         logging.Formatter(TEXT_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler], force=True)

@@ -38,7 +38,8 @@ REPLAY_WINDOW_SECONDS = 5 * 60  # Slack's: an older (or later) timestamp is refu
 MAX_REMEMBERED = 100_000  # signatures kept for replays; about 20 MB at most
 STATUS = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized", 404: "404 Not Found",
           405: "405 Method Not Allowed", 413: "413 Content Too Large",
-          500: "500 Internal Server Error"}
+          500: "500 Internal Server Error", 503: "503 Service Unavailable"}
+METRICS_PATH = "/metrics"
 
 
 def check_slack_settings(settings: Settings) -> str:
@@ -221,8 +222,14 @@ def _headers(environ: dict) -> dict[str, str]:
 
 
 def wsgi_app(app: App, signing_secret: str, *, clock: Callable[[], float] = time.time,
-             seen: SeenRequests | None = None, max_body: int = MAX_BODY_BYTES):
-    """The WSGI application of HTTP mode: the checks of the module's docstring, then bolt."""
+             seen: SeenRequests | None = None, max_body: int = MAX_BODY_BYTES,
+             health: Callable[[], str | None] | None = None,
+             metrics: Callable[[], tuple[str, bytes]] | None = None):
+    """The WSGI application of HTTP mode: the checks of the module's docstring, then bolt.
+
+    ``health`` (``bot.health.HealthCheck``) says why the process is unhealthy, or None:
+    ``/healthz`` answers 503 then. ``metrics`` gives ``/metrics`` (content type and body,
+    ``bot.metrics.exposition``); without it that path is not found."""
     from slack_bolt.request import BoltRequest
     from slack_sdk.signature import SignatureVerifier
 
@@ -265,7 +272,15 @@ def wsgi_app(app: App, signing_secret: str, *, clock: Callable[[], float] = time
     def application(environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path == "/healthz":
+            reason = health() if health is not None else None
+            if reason is not None:
+                return _answer(start_response, 503, f"unhealthy: {reason}\n".encode())
             return _answer(start_response, 200, b"ok\n")
+        if path == METRICS_PATH and metrics is not None:
+            content_type, body = metrics()
+            start_response(STATUS[200], [("Content-Type", content_type),
+                                         ("Content-Length", str(len(body)))])
+            return [body]
         if path != EVENTS_PATH:
             return _answer(start_response, 404, b"not found\n")
         if environ.get("REQUEST_METHOD") != "POST":
@@ -303,8 +318,8 @@ def http_server(app: App, settings: Settings, host: str, port: int, **options):
         threads=HTTP_THREADS, ident="teampuls", max_request_body_size=MAX_BODY_BYTES)
 
 
-def serve_http(app: App, settings: Settings, host: str, port: int) -> None:
-    server = http_server(app, settings, host, port)
+def serve_http(app: App, settings: Settings, host: str, port: int, **options) -> None:
+    server = http_server(app, settings, host, port, **options)
     log.info("teampuls listens on http://%s:%d%s (health: /healthz)", host, port, EVENTS_PATH)
     server.run()
 

@@ -45,6 +45,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TEAMPULS_RETENTION_MONTHS", "12",
              "Months after closing that goals and follow-ups are deleted by the daily job."),
     Variable("TEAMPULS_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING or ERROR."),
+    Variable("TEAMPULS_LOG_FORMAT", "text",
+             "text: one readable line per record; json: one JSON object per line (time, "
+             "level, logger, message, and an exception's classes and traceback)."),
 )
 
 
@@ -68,6 +71,7 @@ class Settings:
     post_lease_seconds: int = 900
     retention_months: int = 12
     http_host: str = "127.0.0.1"
+    log_format: str = "text"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -103,6 +107,11 @@ class Settings:
                 f"TEAMPULS_POST_GRACE_DAYS must be a number of days from 0 to 28, "
                 f"not {raw['TEAMPULS_POST_GRACE_DAYS']!r}")
 
+        log_format = raw["TEAMPULS_LOG_FORMAT"].lower()
+        if log_format not in ("text", "json"):
+            raise SettingsError(f"TEAMPULS_LOG_FORMAT must be text or json, "
+                                f"not {raw['TEAMPULS_LOG_FORMAT']!r}")
+
         lease = _whole_above_zero(raw, "TEAMPULS_POST_LEASE_SECONDS", "seconds")
         retention = _whole_above_zero(raw, "TEAMPULS_RETENTION_MONTHS", "months")
 
@@ -127,6 +136,7 @@ class Settings:
             post_lease_seconds=lease,
             retention_months=retention,
             http_host=raw["TEAMPULS_HTTP_HOST"],
+            log_format=log_format,
         )
 
 

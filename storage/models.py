@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
@@ -401,6 +402,11 @@ class ImportRun(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     kpi_version: Mapped[int] = mapped_column(BigInteger)
+    # The rows it imported, and when it was committed (the database's clock); None for the
+    # imports before 0013.
+    rows: Mapped[int | None] = mapped_column(BigInteger)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.current_timestamp())
 
 
 class Meta(Base):

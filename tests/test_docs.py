@@ -170,7 +170,7 @@ def _resolve(words: list[str]):
 def test_the_guide_names_the_commands_it_needs():
     named = {" ".join(_resolve(rest)[1]) for _, rest in _guide_commands()}
     assert {"import", "team add", "team edit", "team list", "kpi", "post-weekly", "db upgrade",
-            "run"} <= named
+            "db backup", "db restore", "db downgrade", "run"} <= named
 
 
 def test_every_teampuls_command_in_the_guide_exists_with_its_options():
@@ -218,18 +218,17 @@ def test_the_guides_downgrade_command_steps_the_schema_down(tmp_path):
 
     from sqlalchemy import create_engine, text
 
-    command = next(line for line in _guide_snippets() if "command.downgrade(" in line)
-    code = re.search(r'-c "(.*)"$', command.strip()).group(1)
+    command = next(rest for _, rest in _guide_commands() if rest[:2] == ["db", "downgrade"])
     database = tmp_path / "teampuls.db"
     url = f"sqlite:///{database}"
     subprocess.run([sys.executable, "-m", "bot", "--database-url", url, "db", "upgrade"],
                    check=True, cwd=ROOT, capture_output=True)
-    code = code.replace("sqlite:////var/lib/teampuls/teampuls.db", url)
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True)
+    subprocess.run([sys.executable, "-m", "bot", "--database-url", url, *command],
+                   input="y\n", text=True, check=True, cwd=ROOT, capture_output=True)
     engine = create_engine(url)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() \
-            == re.search(r"'(\w+)'\)$", code).group(1)
+            == command[2]
     engine.dispose()
 
 

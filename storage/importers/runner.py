@@ -190,7 +190,8 @@ def run_import(session: Session, files: Sequence[tuple[pathlib.Path, str | None]
         writer.discard()  # the work in flight must finish before the caller rolls back
         raise
     session.add(ImportRun(fingerprint=fingerprint,
-                          kpi_version=session.scalar(select(KpiVersion.version))))
+                          kpi_version=session.scalar(select(KpiVersion.version)),
+                          rows=sum(result.rows.values())))
     result.teams_created = writer.teams_created
     return result
 
