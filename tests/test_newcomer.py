@@ -82,3 +82,77 @@ def test_a_word_that_is_no_date_is_still_refused(slack, standin, edge):
     text = _answer(slack, standin, "/followup", f"add <@{MEMBER2}|mette> snart ring", "da")
     assert text.startswith("snart er ikke en dato; skriv fx 1.12, 2026-12-01 eller i morgen")
     assert _due_dates(edge) == []
+
+
+# -- /kpi weeks, teams and names, in the chat and on the command line -----------------------------
+
+FILES = ("staff", "hours", "visits", "norms")
+
+
+@pytest.fixture
+def imported(cli, tmp_path):
+    from tests.conftest import SAMPLES
+
+    cli.charts = tmp_path / "charts"
+    cli("import", *(SAMPLES / "canonical" / f"{kind}.csv" for kind in FILES))
+    cli("team", "edit", "HAD-C", "--name", "Haderslev Centrum", "--add-channel", "C0HADC0001")
+    cli("team", "edit", "HAD-V", "--name", "Haderslev Vest")
+    return cli
+
+
+def _chat(cli, line: str, lang: str = "en") -> str:
+    """The answer to a line in the console (the chat's handlers), in team HAD-C's channel."""
+    return cli("chat", "--lang", lang, "--channel", "C0HADC0001", "--charts", cli.charts,
+               "-c", line).output.strip()
+
+
+def test_week_53_in_a_year_of_52_weeks_is_explained(imported):
+    # today is 22 November 2026: week 53 of 2026 has not ended, and 2025 had 52 weeks
+    da = _chat(imported, "/kpi uge 53", lang="da")
+    assert da == ("Uge 53 2026 er ikke slut endnu, og 2025 har 52 uger; den seneste hele uge "
+                  "er uge 46 2026.")
+    en = _chat(imported, "/kpi W53 2025")
+    assert en == "2025 has no week 53; it has 52 weeks."
+
+
+def test_a_week_that_has_not_ended_is_told_so(imported):
+    nb = _chat(imported, "/kpi 2026-W50", lang="nb")
+    assert nb == "Uke 50 2026 er ikke over ennå; den siste hele uken er uke 46 2026."
+
+
+def test_a_week_without_data_names_the_weeks_that_have_data(imported):
+    card = _chat(imported, "/kpi uge 10 2026")
+    assert "No data for this week. Team HAD-C has data from week 36 2025 to week 51 2025." \
+        in card, card
+    trend = _chat(imported, "/kpi sick leave W40 2026", lang="nb")
+    assert "Team HAD-C har data fra uke 36 2025 til uke 51 2025." in trend, trend
+    everyone = _chat(imported, "/kpi sick leave all uge 10 2026", lang="da")
+    assert "intet team har data. Data fra uge 36 2025 til uge 51 2025." in everyone, everyone
+
+
+def test_week_and_year_a_teams_name_and_a_kpi_without_accents(imported):
+    named = _chat(imported, "/kpi W47 2025 VOJ-N", lang="da")
+    assert named.startswith("Team VOJ-N, uge 47 2025"), named
+    by_name = _chat(imported, "/kpi haderslev vest W47 2025", lang="da")
+    assert by_name.startswith("Team HAD-V, uge 47 2025"), by_name
+    no_accent = _chat(imported, "/kpi sygefravar uge 47 2025", lang="da")
+    assert no_accent.startswith("Sygefravær, team HAD-C, uge 47 2025"), no_accent
+    assert _chat(imported, "/kpi Haderslev uge 47 2025", lang="da") == ("Haderslev kan være flere teams: HAD-C (Haderslev Centrum), "
+                         "HAD-V (Haderslev Vest). Nævn ét.")
+
+
+@pytest.mark.parametrize("team, week", [
+    ("had-c", "W47 2025"), ("HAD-C", "uge 47 2025"), ("Haderslev Centrum", "2025-W47"),
+])
+def test_the_cli_takes_the_chats_week_and_team_forms(imported, team, week):
+    import json
+
+    out = json.loads(imported("kpi", "--team", team, "--week", week, "--json").output)
+    assert (out["team"], out["week"]) == ("HAD-C", "2025-W47")
+
+
+def test_the_cli_explains_a_week_as_the_chat_does(imported):
+    result = imported("kpi", "--team", "HAD-C", "--week", "uge 53", ok=False)
+    assert result.exit_code == 1
+    assert ("Week 53 2026 has not ended yet, and 2025 has 52 weeks; the last complete week is "
+            "week 46 2026.") in result.stderr
