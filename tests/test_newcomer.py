@@ -4,6 +4,7 @@ messages suggest it, answered through the real Slack app, the console and the CL
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import select
@@ -156,3 +157,66 @@ def test_the_cli_explains_a_week_as_the_chat_does(imported):
     assert result.exit_code == 1
     assert ("Week 53 2026 has not ended yet, and 2025 has 52 weeks; the last complete week is "
             "week 46 2026.") in result.stderr
+
+
+# -- setting up: admins, team links and the database URL ------------------------------------------
+
+@pytest.fixture
+def admin_cli(edge):
+    import dataclasses
+
+    from bot.edge import Edge
+    from tests.conftest import Cli
+
+    settings = dataclasses.replace(edge.settings, admins=frozenset({"U0ADMIN001"}))
+    made = Edge(settings, edge.now)
+    made.__dict__["engine"] = edge.engine
+    return Cli(made)
+
+
+def _admin(cli, text: str, lang: str = "en") -> str:
+    return cli("chat", "--as", "U0ADMIN001", "--lang", lang, "--channel", "C0NEWCHAN1",
+               "-c", f"/teampuls admin {text}").output.strip()
+
+
+def test_no_admins_configured_names_the_setting(cli):
+    out = cli("chat", "--lang", "da", "-c", "/teampuls admin teams").output
+    assert "TEAMPULS_ADMINS" in out and "–" not in out, out
+
+
+def test_a_team_typo_in_admin_link_is_refused_not_made_a_team(admin_cli):
+    admin_cli("team", "add", "HAD-C")
+    admin_cli("team", "add", "VOJ-N")
+    assert _admin(admin_cli, "link HAD-X", "da") == (
+        "Der er intet team HAD-X; mente du HAD-C? Teams: HAD-C, VOJ-N. Skriv /teampuls admin "
+        "link new HAD-X for at oprette et nyt team.")
+    assert _admin(admin_cli, "link ZZZ") == (
+        "There is no team ZZZ (teams: HAD-C, VOJ-N). To make a new team, write /teampuls admin "
+        "link new ZZZ.")
+    codes = lambda: [t["code"] for t in json.loads(admin_cli("team", "list", "--json").output)]  # noqa: E731
+    assert codes() == ["HAD-C", "VOJ-N"]
+    assert "had-c" not in _admin(admin_cli, "link had-c")  # a code in another case is the team
+    assert "is now the channel of team HAD-C" in _admin(admin_cli, "link had-c")
+    assert "is now the channel of team HAD-X" in _admin(admin_cli, "link new HAD-X #C0OTHER01")
+    assert codes() == ["HAD-C", "HAD-X", "VOJ-N"]
+
+
+def test_admin_messages_are_in_the_users_language(admin_cli):
+    admin_cli("team", "add", "HAD-C")
+    assert _admin(admin_cli, "coach HAD-C Mette", "da") == (
+        "'Mette' er ikke et Slack-bruger-id (som U0123ABCD); kopiér det fra brugerens profil i "
+        "Slack")
+    assert _admin(admin_cli, "coach HAD-C Mette", "nb").startswith(
+        "'Mette' er ikke en Slack-bruker-ID")
+
+
+def test_an_unsupported_database_is_named_with_the_supported_ones(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "bot", "--database-url", "mysql://x",
+                           "team", "list"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "'mysql', which teampuls does not support; use SQLite" in done.stderr
+    assert "or PostgreSQL" in done.stderr
