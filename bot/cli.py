@@ -235,8 +235,10 @@ def _some(names: list[str], shown: int = 12) -> str:
 # -- kpi --------------------------------------------------------------------------------------
 
 @teampuls.command()
-@click.option("--team", "team_code", required=True, metavar="CODE", help="The team's code.")
-@click.option("--week", metavar="2026-W47", help="ISO week; default: the last complete week.")
+@click.option("--team", "team_code", required=True, metavar="CODE",
+              help="The team's code (any case) or name.")
+@click.option("--week", metavar="WEEK", help="2026-W47, W47, 'uge 47', 'W47 2026' (as in /kpi); "
+              "default: the last complete week.")
 @click.option("--json", "as_json", is_flag=True, help="Print the contract's JSON object.")
 @click.option("--lang", type=click.Choice(LANGUAGES),
               help="Language of the table; default: the team's, else TEAMPULS_LANGUAGE.")
@@ -244,17 +246,24 @@ def _some(names: list[str], shown: int = 12) -> str:
 def kpi(ctx: click.Context, team_code: str, week: str | None, as_json: bool,
         lang: str | None) -> None:
     """Show a team's KPIs in a week, with the other teams as benchmark."""
+    from commands.kpi_words import chosen_week, parse_week
+    from commands.reply import UsageError
     from metrics import weeks
     from storage.queries import kpi_report, session_fetch
     from storage.quick_read import open_fetch
 
     edge = _edge(ctx)
-    index = weeks.parse(week) if week else weeks.last_complete(edge.today)
-    with open_fetch(edge.settings.database_url) as fetch:
-        report = kpi_report(fetch, team_code, index) if fetch else None
-    if report is None:  # a new or outdated database: the full way creates or upgrades it
-        with edge.reads.begin() as session:
-            report = kpi_report(session_fetch(session), team_code, index)
+    try:
+        index = chosen_week(parse_week(week) if week else None, weeks.last_complete(edge.today))
+        with open_fetch(edge.settings.database_url) as fetch:
+            report = _kpi_report(fetch, team_code, index) if fetch else None
+        if report is None:  # a new or outdated database: the full way creates or upgrades it
+            with edge.reads.begin() as session:
+                report = _kpi_report(session_fetch(session), team_code, index)
+    except UsageError as error:
+        from commands.i18n import Translator
+
+        raise UserError(error.render(Translator(lang or edge.settings.language))) from None
     if as_json:
         click.echo(json.dumps({
             "team": report.team, "week": weeks.label(report.week), "kpis": report.values,
@@ -265,6 +274,16 @@ def kpi(ctx: click.Context, team_code: str, week: str | None, as_json: bool,
     from commands.kpi_table import render
 
     click.echo(render(report, Translator(lang or report.language or edge.settings.language)))
+
+
+def _kpi_report(fetch, team: str, week: int):
+    """The report of the team that ``--team`` names as /kpi would read it: a code in any case
+    or a name; anything else is left to kpi_report, which names the known teams."""
+    from commands.kpi_words import named_teams
+    from storage.queries import kpi_report, team_names
+
+    found, left = named_teams(team.split(), team_names(fetch))
+    return kpi_report(fetch, found[0] if len(found) == 1 and not left else team, week)
 
 
 # -- team -------------------------------------------------------------------------------------

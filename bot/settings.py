@@ -51,6 +51,9 @@ VARIABLES: tuple[Variable, ...] = (
 )
 
 
+SUPPORTED_BACKENDS = ("sqlite", "postgresql", "postgres")  # the schemes of DATABASE_URL
+
+
 class SettingsError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
 
@@ -120,6 +123,12 @@ class Settings:
             raise SettingsError(
                 f"DATABASE_URL must be a database URL such as sqlite:///teampuls.db, "
                 f"not {database_url!r}")
+        backend = database_url.split("://", 1)[0].split("+", 1)[0].casefold()
+        if backend not in SUPPORTED_BACKENDS:
+            raise SettingsError(
+                f"DATABASE_URL names the database {backend!r}, which teampuls does not support; "
+                f"use SQLite (sqlite:///teampuls.db) or PostgreSQL "
+                f"(postgresql://user@host:5432/teampuls)")
 
         return cls(
             database_url=database_url,

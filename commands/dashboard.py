@@ -18,7 +18,7 @@ from commands.reply import Chart, Reply, UsageError
 from metrics import weeks
 from metrics.kpis import BY_KEY, KPIS
 from storage.models import Team
-from storage.queries import KpiReport, WeekValues, kpi_report, team_codes
+from storage.queries import KpiReport, WeekValues, kpi_report, team_codes, team_names
 
 READS_ONLY = True  # answered in a read-only transaction (commands.dispatch)
 DASHBOARD_WEEKS = 13
@@ -39,8 +39,9 @@ def parse(text: str) -> kpi.KpiArgs:
 
 
 def handle(args: kpi.KpiArgs, ctx: Context) -> Reply:
-    codes = team_codes(ctx.reads.fetch) if args.words else []
-    team = kpi.named_team(args, ctx, codes)
+    teams = team_names(ctx.reads.fetch) if args.words else []
+    codes = [code for code, _name in teams]
+    team = kpi.named_team(args, ctx, teams)
     if team is None:
         raise kpi.no_team_error(ctx, codes or team_codes(ctx.reads.fetch))
     return dashboard(team, kpi.chosen_week(args, ctx), ctx)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from commands.context import Context
-from commands.due_dates import DateError, parse_date
+from commands.due_dates import DateError, PastDate, date_words, parse_date
 from commands.goal import LIST_LIMIT, goal_number, member_team, refusals, team_today
 from commands.i18n import N_, Translator
 from commands.mrkdwn import escape
@@ -59,8 +59,11 @@ def parse(text: str) -> FollowUpArgs:
         if rest and not _USER.match(rest[0]):
             citizen, rest = rest[0], rest[1:]
         if len(rest) >= 3 and _USER.match(rest[0]):
+            # a date may be several words ("i morgen", "på fredag"); the text follows it
+            size = min(date_words(rest[1:]), len(rest) - 2) or 1
             return FollowUpArgs("add", citizen=citizen, user=_USER.match(rest[0]).group(1),
-                                due=rest[1], text=" ".join(rest[2:]))
+                                due=" ".join(rest[1:1 + size]),
+                                text=" ".join(rest[1 + size:]))
     raise UsageError(N_("Write /followup add [citizen] @person date what, /followup list, "
                         "/followup done ID or /followup snooze ID 1d|1w."))
 
@@ -84,13 +87,22 @@ def handle(args: FollowUpArgs, ctx: Context) -> Reply:
                 id=later.id, date=later.due_on.isoformat()))
         try:
             due = parse_date(args.due, today)
+        except PastDate as past:
+            date = past.args[1]
+            raise UsageError(N_("{text} was {days} days ago ({date}). Write a later date, or "
+                                "the year if you mean next year: {next}."),
+                             text=args.due, days=(today - date).days, date=ctx.tr.date(date),
+                             next=f"{date.day}.{date.month}.{date.year + 1}") from None
         except DateError:
             raise UsageError(N_("{text} is not a date; write e.g. 1.12, 2026-12-01 or "
                                 "tomorrow."), text=args.due) from None
         added = goals.add_follow_up(ctx.session, user, team.id, args.text, args.user, due,
                                     ctx.now, citizen_ref=args.citizen)
-        return Reply(ctx.tr("Follow-up #{id} for <@{user}>, due {date}.").format(
-            id=added.id, user=added.responsible, date=added.due_on.isoformat()))
+        text = ctx.tr("Follow-up #{id} for <@{user}>, due {date}.").format(
+            id=added.id, user=added.responsible, date=ctx.tr.date(added.due_on))
+        if added.due_on.year != today.year:
+            text += " " + ctx.tr("Note: that is in {year}.").format(year=added.due_on.year)
+        return Reply(text)
 
 
 def follow_up_form(ctx: Context, team: Team, goal: Goal) -> Form:

@@ -65,6 +65,12 @@ class Translator:
 
         return get_day_names("wide", locale=self.locale)[number]
 
+    def date(self, day) -> str:
+        """A date in full, with its year: "30. november 2027", "30 November 2027"."""
+        from babel.dates import format_date
+
+        return format_date(day, "long", locale=self.locale)
+
     def week(self, label: str) -> str:
         """``2026-W47`` as people say it: "uge 47 2026", "uke 47 2026", "week 47 2026"."""
         year, week = label.split("-W")

@@ -6,7 +6,9 @@
 - a KPI and ``all``: every team on that KPI in one week, as a bar chart.
 
 Words may come in any order. The week is ``2026-W45``, ``W45`` or ``uge 45`` / ``uke 45`` /
-``week 45`` (the latest such week that has ended); without one, the last complete week.
+``week 45`` (the latest such week that has ended), or ``W45 2026`` / ``uge 45 2026``; without
+one, the last complete week. A team is named by its code or its name (``commands.kpi_words``,
+shared with ``teampuls kpi``).
 """
 
 from __future__ import annotations
@@ -17,20 +19,20 @@ from dataclasses import dataclass
 from commands.context import Context
 from commands.i18n import N_, Translator
 from commands.kpi_names import LONGEST_NAME, closest_kpi, kpi_key, show, title
+from commands.kpi_words import WeekAsked, week_at
+from commands import kpi_words
 from commands.reply import Chart, Reply, UsageError
 from metrics import weeks
 from metrics.benchmark import Benchmark, benchmark, percentile, percentile_without
 from metrics.kpis import BY_KEY, KPIS
 from storage.kpi_cache import KpiReads
-from storage.queries import KpiHistory, WeekValues, kpi_report, team_codes
+from storage.queries import KpiHistory, WeekValues, data_weeks, kpi_report, team_codes, team_names
 
 READS_ONLY = True  # answered in a read-only transaction (commands.dispatch)
 TREND_WEEKS = 26
 ALL_WORDS = frozenset({"all", "alle"})
 SHARE_WORDS = frozenset({"share", "del", "dele", "vis"})
-WEEK_WORDS = frozenset({"week", "uge", "uke", "wk", "u"})
 MAX_TEXT = 300  # characters; the longest sensible question is under 60
-_SHORT_WEEK = re.compile(r"^(?:w|uge|uke|week|u)(\d{1,2})$", re.IGNORECASE)
 
 EXAMPLES = (
     ("/kpi", N_("this week's card for your team")),
@@ -44,8 +46,7 @@ EXAMPLES = (
 class KpiArgs:
     kpi: str | None = None
     words: tuple[str, ...] = ()  # other words: a team code, or a mistake; told apart when handled
-    week: int | None = None  # a week index
-    week_number: int | None = None  # "uge 45": the year is chosen when handled
+    week: WeekAsked | None = None  # the year of "uge 45" is chosen when handled
     all_teams: bool = False
     share: bool = False
 
@@ -74,22 +75,14 @@ def parse(text: str) -> KpiArgs:
                 found["all_teams"] = True
             elif lower in SHARE_WORDS:
                 found["share"] = True
-            elif lower in WEEK_WORDS and i + 1 < len(words) and words[i + 1].isdigit():
-                _once(found, "week_number", _week_number(words[i + 1]), word)
-                i += 1
-            elif short := _SHORT_WEEK.match(word):
-                _once(found, "week_number", _week_number(short.group(1)), word)
-            elif re.match(r"^\d{4}-?W\d{1,2}$", word, re.IGNORECASE):
-                try:
-                    _once(found, "week", weeks.parse(word), word)
-                except weeks.WeekError:
-                    raise UsageError(N_("{word} is not a week; write it as 2026-W45 or uge 45"),
-                                     word=word) from None
             else:
-                other.append(word)
+                asked, size = week_at(words, i)
+                if asked is not None:
+                    _once(found, "week", asked, word)
+                    i += size - 1
+                else:
+                    other.append(word)
             i += 1
-    if "week" in found and "week_number" in found:
-        raise UsageError(N_("Name one week only."))
     if other:
         found["words"] = tuple(other)
     return KpiArgs(**found)
@@ -103,18 +96,12 @@ def _once(found: dict, name: str, value: object, word: str) -> None:
     found[name] = value
 
 
-def _week_number(text: str) -> int:
-    number = int(text)
-    if not 1 <= number <= 53:
-        raise UsageError(N_("{word} is not a week number (1 to 53)"), word=text)
-    return number
-
-
 # -- answering --------------------------------------------------------------------------------
 
 def handle(args: KpiArgs, ctx: Context) -> Reply:
-    codes = team_codes(ctx.reads.fetch) if args.words else []
-    team = named_team(args, ctx, codes)
+    teams = team_names(ctx.reads.fetch) if args.words else []
+    codes = [code for code, _name in teams]
+    team = named_team(args, ctx, teams)
     week = chosen_week(args, ctx)
     if args.all_teams:
         if args.kpi is None:
@@ -139,16 +126,14 @@ def warm(reads: KpiReads, now) -> None:
         reads.history(kpi.key, week, week)
 
 
-def named_team(args: KpiArgs, ctx: Context, codes: list[str]) -> str | None:
-    """The team the words name, else the team of the channel or user; a word that is neither a
-    team nor anything else known gets a "did you mean"."""
+def named_team(args: KpiArgs, ctx: Context, teams: list[tuple[str, str]]) -> str | None:
+    """The team the words name (its code or name), else the team of the channel or user; a word
+    that is neither a team nor anything else known gets a "did you mean"."""
     import difflib
 
-    by_fold = {code.casefold(): code for code in codes}
-    named = [by_fold[w.casefold()] for w in args.words if w.casefold() in by_fold]
-    for word in args.words:
-        if word.casefold() in by_fold:
-            continue
+    by_fold = {code.casefold(): code for code, _name in teams}
+    named, left = kpi_words.named_teams(args.words, teams)
+    for word in left:
         kpi = closest_kpi(word)
         if kpi is not None:
             raise UsageError(N_("I don't know {word}. Did you mean {suggestion}?"),
@@ -177,21 +162,19 @@ def no_team_error(ctx: Context, codes: list[str]) -> UsageError:
 
 
 def chosen_week(args: KpiArgs, ctx: Context) -> int:
-    last = weeks.last_complete(ctx.now.date())
-    if args.week is not None:
-        return args.week
-    if args.week_number is not None:
-        # the latest week with that number that has ended
-        year = weeks.monday(last).isocalendar()[0]
-        for candidate_year in (year, year - 1):
-            try:
-                index = weeks.parse(f"{candidate_year}-W{args.week_number:02d}")
-            except weeks.WeekError:
-                continue
-            if index <= last:
-                return index
-        raise UsageError(N_("{word} is not a week number (1 to 53)"), word=args.week_number)
-    return last
+    return kpi_words.chosen_week(args.week, weeks.last_complete(ctx.now.date()))
+
+
+def data_range_text(fetch, team: str | None, tr: Translator) -> str:
+    """Which weeks have data (of the team, or of any team), or that none have yet."""
+    found = data_weeks(fetch, team)
+    if found is None:
+        return tr("No data has been imported yet: see teampuls import.")
+    first, last = (tr.week(weeks.label(w)) for w in found)
+    if team is None:
+        return tr("Data from {first} to {last}.").format(first=first, last=last)
+    return tr("Team {team} has data from {first} to {last}.").format(team=team, first=first,
+                                                                     last=last)
 
 
 def _filename(*parts: object) -> str:
@@ -213,7 +196,8 @@ def _card(team: str, week: int, share: bool, ctx: Context, with_chart: bool = Tr
     week_text = tr.week(weeks.label(week))
     heading = tr("*Team {team}*, {week}").format(team=team, week=week_text)
     if not report.has_data:
-        return Reply(heading + "\n" + tr("No data for this week."), share=share)
+        return Reply(heading + "\n" + tr("No data for this week.") + " "
+                     + data_range_text(reads.fetch, team, tr), share=share)
     fields = []
     for kpi in KPIS:
         key, value, b = kpi.key, report.values[kpi.key], report.benchmarks[kpi.key]
@@ -265,7 +249,9 @@ def _trend(key: str, team: str, week: int, share: bool, ctx: Context) -> Reply:
             median=show(key, bands[week][1], tr), low=show(key, bands[week][0], tr),
             high=show(key, bands[week][2], tr))
     missing = [w for w in range(first, week + 1) if w not in own]
-    if missing:
+    if not own:
+        text += "\n" + data_range_text(ctx.reads.fetch, team, tr)
+    elif missing:
         text += "\n" + tr("No data in {count} of the {weeks} weeks.").format(
             count=len(missing), weeks=TREND_WEEKS)
     figure = trend_figure(
@@ -290,8 +276,8 @@ def _comparison(key: str, team: str | None, week: int, share: bool, ctx: Context
     name = title(key, tr)
     week_text = tr.week(weeks.label(week))
     if not values:
-        return Reply(tr("*{kpi}*, {week}: no team has data.").format(kpi=name, week=week_text),
-                     share=share)
+        return Reply(tr("*{kpi}*, {week}: no team has data.").format(kpi=name, week=week_text)
+                     + " " + data_range_text(ctx.reads.fetch, None, tr), share=share)
     better = BY_KEY[key].better
     ordered = sorted(values.items(), key=lambda item: item[1], reverse=better == "higher")
     b = benchmark(values, team, better)

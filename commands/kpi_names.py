@@ -61,14 +61,39 @@ def normal(text: str) -> str:
     return " ".join(text.split())
 
 
-NAMES: dict[str, str] = {normal(name): key for key, names in SYNONYMS.items()
-                         for name in (key, *names)}
+def plain(text: str) -> str:
+    """A name without accents, as typed on a keyboard without æøå: "sygefravar", "lordag"."""
+    import unicodedata
+
+    text = normal(text.casefold().replace("æ", "a").replace("ø", "o").replace("å", "a"))
+    return "".join(c for c in unicodedata.normalize("NFKD", text)
+                   if not unicodedata.combining(c))
+
+
+def folds(text: str) -> set[str]:
+    """The forms a name is matched in: with æøå as ae/oe/aa, and with them as a/o/a."""
+    return {normal(text), plain(text)}
+
+
+def _names() -> dict[str, str]:
+    names = {normal(name): key for key, words in SYNONYMS.items() for name in (key, *words)}
+    plain_forms: dict[str, set[str]] = {}
+    for key, words in SYNONYMS.items():
+        for name in (key, *words):
+            plain_forms.setdefault(plain(name), set()).add(key)
+    for form, keys in plain_forms.items():
+        if len(keys) == 1 and form not in names:  # an ambiguous plain form names no KPI
+            names[form] = keys.pop()
+    return names
+
+
+NAMES: dict[str, str] = _names()
 LONGEST_NAME = max(len(name.split()) for name in NAMES)
 
 
 def kpi_key(text: str) -> str | None:
     """The KPI a name stands for, or None."""
-    return NAMES.get(normal(text))
+    return NAMES.get(normal(text)) or NAMES.get(plain(text))
 
 
 def closest_kpi(text: str) -> str | None:

@@ -2,7 +2,8 @@
 ``/teampuls admin ...`` — team set-up from Slack, for the admins named in the settings:
 
 - ``admin teams`` — every team with its channels, coaches and rapporters;
-- ``admin link TEAM [#channel]`` — link this (or that) channel to a team, creating the team;
+- ``admin link [new] TEAM [#channel]`` — link this (or that) channel to a team (``new``: a new
+  team; without it a team code that does not exist is refused with the nearest one);
 - ``admin unlink [#channel]`` — unlink this (or that) channel;
 - ``admin coach|rapporter|back_office TEAM @user`` — give someone the role; ``admin remove
   coach|rapporter|back_office TEAM @user`` takes it away;
@@ -51,12 +52,17 @@ def parse(text: str) -> TeampulsArgs:
 def handle(args: TeampulsArgs, ctx: Context) -> Reply:
     if args.admin is None:
         return help_reply(ctx)
+    if not ctx.admins:
+        raise UsageError(N_("Only teampuls admins may set up teams, and none are set: whoever "
+                            "runs teampuls lists their Slack user ids in TEAMPULS_ADMINS."))
     if ctx.request.user_id not in ctx.admins:
         raise UsageError(N_("Only teampuls admins may set up teams. Ask one of them: {admins}"),
-                         admins=", ".join(f"<@{a}>" for a in sorted(ctx.admins)) or "–")
+                         admins=", ".join(f"<@{a}>" for a in sorted(ctx.admins)))
     try:
         return _admin(args.admin, ctx)
-    except TeamError as error:  # the storage layer's messages are English only
+    except TeamError as error:
+        if error.message is not None:  # said in the user's language
+            raise UsageError(error.message, **error.params) from None
         raise UsageError(N_("That did not work: {reason}"), reason=str(error)) from None
 
 
@@ -83,7 +89,8 @@ def _admin(words: tuple[str, ...], ctx: Context) -> Reply:
     if action == "teams":
         listed = teams.list_teams(ctx.session)
         if not listed:
-            return Reply(tr("No teams yet. Link this channel to one: /teampuls admin link CODE"))
+            return Reply(tr("No teams yet. Make one and link this channel to it: /teampuls admin "
+                            "link new CODE"))
         lines = []
         for team in listed:
             channels = " ".join(f"<#{c.channel_id}>" for c in team.channels) or tr("no channel")
@@ -96,13 +103,16 @@ def _admin(words: tuple[str, ...], ctx: Context) -> Reply:
                                  coaches=coaches, rapporters=rapporters,
                                  back_office=back_office))
         return Reply("\n".join(lines))
+    create = action == "link" and len(rest) in (2, 3) and rest[0].casefold() in NEW_WORDS
+    if create:
+        rest = rest[1:]
     if action == "link" and len(rest) in (1, 2):
         channel = _id(rest[1], "#") if len(rest) == 2 else ctx.request.channel_id
         code = rest[0]
-        try:
-            team = teams.get_team(ctx.session, code)
-        except TeamError:
+        if create:
             team = teams.add_team(ctx.session, code, teams.TeamChanges())
+        else:
+            team = _existing_team(ctx, code)
         teams.edit_team(ctx.session, team, teams.TeamChanges(add_channels=(channel,)))
         return Reply(tr("<#{channel}> is now the channel of team {team}.").format(
             channel=channel, team=team.code), sync_channels=(channel,))
@@ -143,9 +153,35 @@ def _admin(words: tuple[str, ...], ctx: Context) -> Reply:
                      .format(team=team.code, day=tr.weekday(weekday), time=f"{time:%H:%M}",
                              zone=team.timezone or tr("the default time zone")))
     raise UsageError(N_("Admin commands: {commands}"), commands=" · ".join((
-        "teams", "link TEAM [#channel]", "unlink [#channel]", "coach TEAM @user",
+        "teams", "link [new] TEAM [#channel]", "unlink [#channel]", "coach TEAM @user",
         "rapporter TEAM @user", "back_office TEAM @user",
         "remove coach|rapporter|back_office TEAM @user", "schedule TEAM DAY HH:MM")))
+
+
+NEW_WORDS = frozenset({"new", "ny", "nyt", "nytt"})
+
+
+def _existing_team(ctx: Context, code: str):
+    """The team of a code typed by an admin; a typo is refused with the teams that exist and
+    the nearest, rather than made into a new team."""
+    import difflib
+
+    from storage import teams
+
+    if teams.looks_like_national_id(code):  # never echoed
+        raise TeamError(f"the team code {teams.NATIONAL_ID}")
+    known = [t.code for t in teams.list_teams(ctx.session)]
+    by_fold = {c.casefold(): c for c in known}
+    if code.casefold() in by_fold:
+        return teams.get_team(ctx.session, by_fold[code.casefold()])
+    near = difflib.get_close_matches(code.casefold(), list(by_fold), n=1, cutoff=0.5)
+    if near:
+        raise UsageError(N_("There is no team {code}; did you mean {near}? Teams: {teams}. "
+                            "To make a new team, write /teampuls admin link new {code}."),
+                         code=code, near=by_fold[near[0]], teams=", ".join(known))
+    raise UsageError(N_("There is no team {code} (teams: {teams}). To make a new team, write "
+                        "/teampuls admin link new {code}."), code=code,
+                     teams=", ".join(known) or "–")
 
 
 ROLE_TITLES = {"coach": N_("coach"), "rapporter": N_("rapporter"),

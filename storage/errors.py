@@ -10,7 +10,14 @@ class DatabaseError(RuntimeError):
 
 
 class TeamError(ValueError):
-    """A team command that cannot be carried out; the message says why."""
+    """A team command that cannot be carried out; the message says why. ``message`` and
+    ``params``, when given, are the English text with ``{placeholders}`` for the catalogs, so
+    that the chat can say it in the user's language (``str()`` is the English for the CLI)."""
+
+    def __init__(self, text: str, message: str | None = None, **params: object):
+        super().__init__(text)
+        self.message = message
+        self.params = params
 
 
 class SeriesFileError(ValueError):

@@ -107,3 +107,21 @@ def kpi_history(fetch: Fetch, kpi: str, first_week: int, last_week: int) -> KpiH
 
 def team_codes(fetch: Fetch) -> list[str]:
     return [code for (code,) in fetch(_CODES, {})]
+
+
+_NAMES = "SELECT code, name FROM teams ORDER BY code"
+_DATA_WEEKS = ("SELECT MIN(k.week), MAX(k.week) FROM kpi_values k JOIN teams t ON t.id = k.team_id"
+               " WHERE t.code = :code")
+_ALL_DATA_WEEKS = "SELECT MIN(week), MAX(week) FROM kpi_values"
+
+
+def team_names(fetch: Fetch) -> list[tuple[str, str]]:
+    """Every team's (code, name), by code."""
+    return [(code, name) for code, name in fetch(_NAMES, {})]
+
+
+def data_weeks(fetch: Fetch, team_code: str | None = None) -> tuple[int, int] | None:
+    """The first and last week with KPI values (of a team, or of any), or None."""
+    found = fetch(_DATA_WEEKS, {"code": team_code}) if team_code else fetch(_ALL_DATA_WEEKS, {})
+    first, last = found[0] if found else (None, None)
+    return None if first is None else (int(first), int(last))

@@ -127,8 +127,13 @@ def _slack_ids(values: Iterable[str], what: str, prefixes: tuple[str, ...]) -> l
         value = value.strip().lstrip("#@")
         if not (value[:1] in prefixes and value[1:].isalnum() and 8 <= len(value) <= 24
                 and value.upper() == value):
-            raise TeamError(f"{value!r} is not a Slack {what} id (like "
-                            f"{prefixes[0]}0123ABCD); copy it from the {what}'s details in Slack")
+            example = f"{prefixes[0]}0123ABCD"
+            message = ("{value} is not a Slack user id (like {example}); copy it from the "
+                       "user's details in Slack") if what == "user" else (
+                "{value} is not a Slack channel id (like {example}); copy it from the "
+                "channel's details in Slack")
+            raise TeamError(message.format(value=repr(value), example=example), message,
+                            value=repr(value), example=example)
         out.append(value)
     return out
 

@@ -262,7 +262,7 @@ def test_others_cannot_list_the_teams_goals(slack, standin):
 def test_follow_ups_buttons_and_reminders_with_time_travel(slack, standin):
     slack.command("/followup", f"add B-10442 <@{MEMBER2}|mette> 25.11 ring til datteren")
     (added,) = standin.wait_for(lambda: standin.of("chat.postEphemeral"))
-    assert f"Follow-up #1 for <@{MEMBER2}>, due 2026-11-25" in added.args["text"]
+    assert f"Follow-up #1 for <@{MEMBER2}>, due 25 November 2026." in added.args["text"]
     reminders = Reminders(slack.edge, slack.gateway)
     direct = lambda: [c for c in standin.of("chat.postMessage") if c.args["channel"] == MEMBER2]  # noqa: E731
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from commands.i18n import LANGUAGES, catalog
+from commands.kpi_words import WeekAsked
 from metrics import weeks
 from metrics.benchmark import benchmark, percentile
 from storage.national_ids import find_national_id
@@ -107,10 +108,13 @@ def test_duplicate_keys_name_the_first_line_across_chunks():
     ("", {}),
     ("sygefravær", {"kpi": "sick_leave"}),
     ("Sykefravaer HAD-C", {"kpi": "sick_leave", "words": ("HAD-C",)}),
-    ("sick leave uge 45 share", {"kpi": "sick_leave", "week_number": 45, "share": True}),
+    ("sick leave uge 45 share", {"kpi": "sick_leave", "week": WeekAsked(number=45),
+                                 "share": True}),
     ("brugertid alle 2025-W40", {"kpi": "productivity", "all_teams": True,
-                                 "week": weeks.parse("2025-W40")}),
-    ("timer pr. borger w7", {"kpi": "hours_per_client", "week_number": 7}),
+                                 "week": WeekAsked(index=weeks.parse("2025-W40"))}),
+    ("timer pr. borger w7", {"kpi": "hours_per_client", "week": WeekAsked(number=7)}),
+    ("W49 2026 sygefravar", {"kpi": "sick_leave",
+                             "week": WeekAsked(index=weeks.parse("2026-W49"))}),
 ])
 def test_kpi_command_words(text, expected):
     from commands.kpi import KpiArgs, parse
@@ -122,7 +126,8 @@ def test_kpi_command_words(text, expected):
     ("sick vikarer", "Name one key figure only."),
     ("uge 45 uge 46", "Name one week only."),
     ("uge 60", "{word} is not a week number (1 to 53)"),
-    ("2026-W54", "{word} is not a week; write it as 2026-W45 or uge 45"),
+    ("2026-W54", "{year} has no week {week}; it has {count} weeks."),
+    ("uge 53 2025", "{year} has no week {week}; it has {count} weeks."),
 ])
 def test_kpi_command_mistakes(text, message):
     from commands.kpi import parse
