@@ -171,14 +171,13 @@ def import_(ctx: click.Context, args: tuple[str, ...]) -> None:
         raise click.UsageError("name at least one FILE to import")
     paths = [pathlib.Path(a) for a in args]
 
-    from storage.database import bulk_load
-    from storage.importers.runner import ImportRefused, run_import
+    from storage.importers.runner import ImportRefused, import_files
 
     total = sum(p.stat().st_size for p in paths if p.is_file())
     try:
-        with _progress(total) as progress, bulk_load(edge.sessions) as session:
-            result = run_import(session, [(p, kind) for p in paths],
-                                max_bytes=edge.settings.import_max_bytes, progress=progress)
+        with _progress(total) as progress:
+            result = import_files(edge.sessions, [(p, kind) for p in paths],
+                                  max_bytes=edge.settings.import_max_bytes, progress=progress)
     except ImportRefused as refused:
         for line in refused.lines():
             click.echo(line, err=True)
@@ -198,8 +197,9 @@ def _progress(total: int):
 
         def update(done: int, _total: int) -> None:
             nonlocal shown
-            bar.update(done - shown)
-            shown = done
+            if done > shown:  # an import run again starts from 0: the bar waits for it
+                bar.update(done - shown)
+                shown = done
 
         yield update
 

@@ -220,6 +220,28 @@ def test_an_import_that_fails_in_its_final_transaction_changes_nothing(edge, tmp
     assert _state(edge)["visits"] > 0
 
 
+def test_an_import_runs_again_by_itself_when_a_team_is_added_meanwhile(edge, tmp_path):
+    """The bot (an admin's `/teampuls admin link new`) adds a team while an import that creates
+    teams runs: the import's planned numbers are taken, so it runs again and goes through."""
+    from storage.importers.runner import import_files
+
+    _team(edge)
+    files = _exports(tmp_path)
+    added = threading.Event()
+
+    def progress(_done: int, _total: int) -> None:
+        if not added.is_set():
+            added.set()
+            with edge.sessions.begin() as session:
+                add_team(session, "LATE", TeamChanges(name="Late"))
+
+    result = import_files(edge.sessions, files, max_bytes=1 << 30, progress=progress)
+    state = _state(edge)
+    assert state["teams"][:2] == ["WRITE", "LATE"] and len(state["teams"]) > 2
+    assert sorted(result.teams_created) == sorted(state["teams"][2:])
+    assert state["visits"] > 0 and state["kpis"] > 0
+
+
 def _import(edge, files, progress=None):
     with bulk_load(edge.sessions) as session:
         return run_import(session, files, max_bytes=1 << 30, progress=progress)

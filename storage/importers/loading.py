@@ -58,6 +58,12 @@ def weeks_of(ordinals: pd.Series) -> pd.Series:
     return weeks.of_ordinal(ordinals.astype(np.int64))
 
 
+
+class TeamsAdded(RuntimeError):
+    """A team was added (by the bot, or an admin) while an import that creates teams ran: the
+    numbers planned for its new teams are taken. Nothing was written; importing the same files
+    again goes through (``runner.import_files`` does so by itself)."""
+
 class VisitsInHand:
     """The visits an import writes into an empty table, kept as integer codes while they are
     all the table holds, so that the KPI refresh sums them in memory instead of reading them
@@ -312,9 +318,8 @@ class Writer:
         if self._planned_teams and self.connection.execute(text(
                 "SELECT 1 FROM teams WHERE id >= :first LIMIT 1"),
                 {"first": self._planned_teams[0].id}).first() is not None:
-            raise RuntimeError("a team was added while the import ran, so the import's new "
-                               "teams cannot take their numbers; nothing was imported: run "
-                               "the import again")
+            raise TeamsAdded("a team was added while the import ran, so the import's new "
+                             "teams cannot take their numbers; nothing was imported")
         self.session.add_all(self._planned_teams)
         self.session.flush()
         self.shadow.swap(self.connection)

@@ -13,18 +13,21 @@ import functools
 import hashlib
 import heapq
 import importlib
+import logging
 import pathlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from storage.importers.contract import KINDS, recognise_kind
-from storage.importers.loading import KEYS, DuplicateKeys, Writer, weeks_of
+from storage.importers.loading import KEYS, DuplicateKeys, TeamsAdded, Writer, weeks_of
 from storage.importers.reading import UnreadableFile, open_table
 from storage.importers.validation import ChunkChecker, RowError, resolve_header
 from storage.models import ImportRun, KpiVersion
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
 
@@ -119,6 +122,28 @@ class ImportResult:
     # The same files (kinds and contents) as the last import, with no data changed since:
     # nothing was written and no KPI recomputed.
     unchanged: bool = False
+
+
+def import_files(sessions: sessionmaker[Session], files: Sequence[tuple[pathlib.Path, str | None]],
+                 *, max_bytes: int, progress: Progress | None = None,
+                 attempts: int = 3) -> ImportResult:
+    """``run_import`` in a transaction of its own (``storage.database.bulk_load``), committed.
+
+    An import that creates teams plans their numbers before its final transaction; when a team
+    is added meanwhile, nothing was written and the import runs again, so an import never fails
+    because the bot wrote."""
+    from storage.database import bulk_load
+
+    for attempt in range(1, attempts + 1):
+        try:
+            with bulk_load(sessions) as session:
+                return run_import(session, files, max_bytes=max_bytes, progress=progress)
+        except TeamsAdded:
+            if attempt == attempts:
+                raise
+            log.info("a team was added while the import ran; importing again (attempt %d of "
+                     "%d)", attempt + 1, attempts)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def run_import(session: Session, files: Sequence[tuple[pathlib.Path, str | None]], *,
