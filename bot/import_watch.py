@@ -147,7 +147,7 @@ class Watcher:
 def _span(span: dt.timedelta | None) -> str:
     """A time span as the option takes it: ``7d``, ``36h``, ``90m``, ``45s``."""
     seconds = int(span.total_seconds()) if span else 0
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
