@@ -234,9 +234,13 @@ def _import_folder(ctx: click.Context, args: tuple[str, ...], *, watch: bool, se
     watcher = Watcher(edge, pathlib.Path(args[0]), settle=settle, expect_every=span,
                       gateway=gateway_for(edge))
     if not watch:
-        outcome = watcher.poll().outcome
+        poll = watcher.poll()
+        outcome = poll.outcome
         if outcome is None:
-            click.echo(f"No export set ready in {args[0]}.")
+            waiting = len(poll.waiting)
+            click.echo(f"No export set ready in {args[0]}" + (
+                f": {waiting} file{'s' if waiting != 1 else ''} changed within the last "
+                f"{settle:g} seconds (--settle)." if waiting else "."))
             return
         where = outcome.moved_to
         if outcome.failed:

@@ -29,7 +29,7 @@ class Poll:
     """What one poll did."""
 
     outcome: watch.Outcome | None = None  # the set imported or refused, if one was ready
-    waiting: list[str] = field(default_factory=list)  # files not yet settled
+    waiting: list[str] = field(default_factory=list)  # files not yet settled (the set waits)
     silence: bool = False  # the admins were told (or it was logged) of a long silence
 
 
@@ -65,8 +65,9 @@ class Watcher:
             watch.save_state(self.folder, state)
             self._report(done.outcome)
         else:
+            done.waiting = [e.path.name for e in entries
+                            if not watch.settled([e], now, self.settle, self._before)]
             self._before = {e.path: e.stamp for e in entries}
-            done.waiting = [e.path.name for e in entries]
         if self.expect_every is not None and watch.silence_to_tell(state, now,
                                                                    self.expect_every):
             self._tell_silence(state.since, now)
