@@ -154,16 +154,40 @@ def db_downgrade(ctx: click.Context, revision: str, yes: bool) -> None:
 # -- import -----------------------------------------------------------------------------------
 
 @teampuls.command("import")
-@click.argument("args", nargs=-1, required=True, metavar="[KIND] FILE...")
+@click.argument("args", nargs=-1, required=True, metavar="[KIND] FILE... | DIR")
+@click.option("--watch", is_flag=True, help="Keep watching DIR and import each set of exports "
+              "that arrives.")
+@click.option("--settle", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              metavar="SECONDS", help="With DIR: a set is imported once none of its files has "
+              "changed for this long.")
+@click.option("--expect-every", metavar="SPAN", help="With DIR: tell the admins when no set "
+              "has arrived for longer than this (e.g. 7d, 36h); once per silence.")
+@click.option("--every", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              metavar="SECONDS", help="With --watch: seconds between polls.")
+@click.option("--polls", type=click.IntRange(min=1), metavar="N",
+              help="With --watch: stop after N polls (default: never).")
 @click.pass_context
-def import_(ctx: click.Context, args: tuple[str, ...]) -> None:
+def import_(ctx: click.Context, args: tuple[str, ...], watch: bool, settle: float,
+            expect_every: str | None, every: float, polls: int | None) -> None:
     """Import exports (CSV or XLSX) as the data contract describes.
 
     KIND is staff, hours, visits or norms; without it each file's kind is recognised from its
     header. All files are imported in one transaction: if any row is refused, every error is
     listed with file, line and column, nothing is written, and the exit code is 1.
+
+    With a folder DIR, the export files directly in it (*.csv, *.xlsx) are one set, imported
+    once none of them has changed for --settle seconds, then moved to DIR/done/TIME/ or, when
+    refused, to DIR/failed/TIME/ with errors.txt; --watch keeps doing so every --every seconds.
     """
     edge = _edge(ctx)
+    folder = pathlib.Path(args[0]) if len(args) == 1 else None
+    if watch or (folder is not None and folder.is_dir()):
+        _import_folder(ctx, args, watch=watch, settle=settle, expect_every=expect_every,
+                       every=every, polls=polls)
+        return
+    if expect_every or polls:
+        raise UserError("--expect-every and --polls are for a folder: teampuls import "
+                        "[--watch] DIR")
     kind = None
     if args[0] in KIND_NAMES:
         kind, args = args[0], args[1:]
@@ -183,6 +207,54 @@ def import_(ctx: click.Context, args: tuple[str, ...]) -> None:
             click.echo(line, err=True)
         raise UserError(str(refused)) from None
     click.echo(_import_summary(result, len(paths)))
+
+
+def _import_folder(ctx: click.Context, args: tuple[str, ...], *, watch: bool, settle: float,
+                   expect_every: str | None, every: float, polls: int | None) -> None:
+    """``import DIR`` (one poll) and ``import --watch DIR``; exits 1 when a set was refused."""
+    import time
+
+    from bot.import_watch import Watcher, gateway_for
+    from storage.importers.watch import parse_duration
+
+    if len(args) != 1 or not pathlib.Path(args[0]).is_dir():
+        raise UserError(f"{' '.join(args)}: --watch takes one folder, not files or a KIND")
+    try:
+        span = parse_duration(expect_every) if expect_every else None
+    except ValueError as error:
+        raise UserError(f"--expect-every: {error}") from None
+    edge = _edge(ctx)
+    import logging
+
+    if watch and not logging.getLogger().handlers:  # a service's log, not inside a test's
+        from bot.logs import configure
+
+        configure(edge.settings.log_level, edge.settings.log_format)
+    watcher = Watcher(edge, pathlib.Path(args[0]), settle=settle, expect_every=span,
+                      gateway=gateway_for(edge))
+    if not watch:
+        poll = watcher.poll()
+        outcome = poll.outcome
+        if outcome is None:
+            waiting = len(poll.waiting)
+            click.echo(f"No export set ready in {args[0]}" + (
+                f": {waiting} file{'s' if waiting != 1 else ''} changed within the last "
+                f"{settle:g} seconds (--settle)." if waiting else "."))
+            return
+        where = outcome.moved_to
+        if outcome.failed:
+            for line in outcome.refused.lines():
+                click.echo(line, err=True)
+            raise UserError(f"{outcome.refused}; the files and errors.txt are in {where}")
+        click.echo(_import_summary(outcome.result, len(outcome.files)))
+        click.echo(f"Moved to {where}.")
+        return
+    try:
+        refused = watcher.run(polls, every, time.sleep)
+    except KeyboardInterrupt:
+        return
+    if refused:
+        ctx.exit(1)
 
 
 @contextlib.contextmanager
