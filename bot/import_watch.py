@@ -35,16 +35,12 @@ class Poll:
 
 class Watcher:
     def __init__(self, edge: Edge, folder: pathlib.Path, *, settle: float,
-                 expect_every: dt.timedelta | None = None, gateway=None,
-                 open_session: watch.OpenSession | None = None):
-        from storage.database import bulk_load
-
+                 expect_every: dt.timedelta | None = None, gateway=None):
         self.edge = edge
         self.folder = folder
         self.settle = settle
         self.expect_every = expect_every
         self.gateway = gateway  # None: no Slack; notices are logged only
-        self.open_session = open_session or (lambda: bulk_load(edge.sessions))
         # Each file's (size, modification time) at the poll before; None before the first
         # poll, when the modification times alone decide.
         self._before: dict[pathlib.Path, tuple[int, int]] | None = None
@@ -57,7 +53,7 @@ class Watcher:
         entries = watch.scan(self.folder)
         done = Poll()
         if entries and watch.settled(entries, now, self.settle, self._before):
-            done.outcome = watch.import_set(self.folder, entries, self.open_session,
+            done.outcome = watch.import_set(self.folder, entries, self.edge.sessions,
                                             max_bytes=self.edge.settings.import_max_bytes,
                                             now=now)
             self._before = {}

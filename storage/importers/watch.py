@@ -27,19 +27,17 @@ tell (``bot.import_watch``).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import logging
 import os
 import pathlib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from storage.importers.runner import ImportRefused, ImportResult, run_import
+from storage.importers.runner import ImportRefused, ImportResult, import_files
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +45,6 @@ SUFFIXES = (".csv", ".xlsx")
 DONE, FAILED = "done", "failed"
 ERRORS_FILE = "errors.txt"
 STATE_FILE = ".teampuls-watch.json"
-
-OpenSession = Callable[[], contextlib.AbstractContextManager[Session]]
 
 
 @dataclass(frozen=True)
@@ -122,7 +118,7 @@ def error_text(refused: ImportRefused) -> str:
     return "\n".join([*refused.lines(), f"Error: {refused}"]) + "\n"
 
 
-def import_set(folder: pathlib.Path, entries: list[Entry], open_session: OpenSession, *,
+def import_set(folder: pathlib.Path, entries: list[Entry], sessions: sessionmaker[Session], *,
                max_bytes: int, now: dt.datetime) -> Outcome:
     """Import the set ``entries`` of ``folder`` in one transaction and move its files to
     ``done/<time>/`` after the commit, or to ``failed/<time>/`` with ``errors.txt`` when it is
@@ -131,8 +127,7 @@ def import_set(folder: pathlib.Path, entries: list[Entry], open_session: OpenSes
     paths = [e.path for e in entries]
     files = [p.name for p in paths]
     try:
-        with open_session() as session:
-            result = run_import(session, [(p, None) for p in paths], max_bytes=max_bytes)
+        result = import_files(sessions, [(p, None) for p in paths], max_bytes=max_bytes)
     except ImportRefused as refused:
         target = _new_folder(folder / FAILED, now)
         (target / ERRORS_FILE).write_text(error_text(refused), encoding="utf-8")
