@@ -1,7 +1,7 @@
 """A team's weekly dashboard as one image: a small panel per KPI over the last weeks, each with
 the team's line, the other teams' middle half and the norm band, and the week's value written
-large; weeks without data are gaps, never zeros. Each panel names its first, middle and last
-week (with the year), and says which way is better where one is ("↓ better" for sick
+large; weeks without data are gaps, never zeros. Each panel names its first and last week
+(with the year), and says which way is better where one is ("↓ better" for sick
 leave), so a panel read alone on a phone is not misread."""
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def dashboard_figure(weeks: Sequence[int], panels: Sequence[Panel], *, heading: 
     without data; ``week_label``: a week index as people say it ("uge 45"; the ISO week
     number by default); ``better_label``: the word beside a panel's ↑ or ↓."""
     label = week_label or (lambda w: f"W{week_number(w):02d}")
-    ticks = style.week_labels(weeks, sorted({0, len(weeks) // 2, len(weeks) - 1}), label)
+    # the first and the last week: every label is a text to draw, in every panel
+    ticks = style.week_labels(weeks, sorted({0, len(weeks) - 1}), label)
     rows = -(-len(panels) // COLUMNS)
     width = COLUMNS * PANEL[0]
     height = rows * PANEL[1] + 0.7 + 2 * style.LEGEND_ROW
