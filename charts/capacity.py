@@ -1,6 +1,7 @@
 """The back office's capacity charts: a team's needed, available and norm hours per
 professional group over the past and coming weeks (small multiples), and every team's gap per
-group in the coming weeks as a heat map."""
+group in the coming weeks as a heat map. The weeks carry their year where it starts or
+changes, and the hours their unit."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from matplotlib.figure import Figure
 from charts import style
 
 COLUMNS = 2
-PANEL = (3.2, 2.0)  # inches
-_MARGIN = (0.6, 0.35, 0.35, 0.5)  # left, right, bottom and top of a panel, inches
+PANEL = (3.2, 2.2)  # inches
+_MARGIN = (0.6, 0.35, 0.55, 0.5)  # left, right, bottom and top of a panel, inches
 NEEDED = style.MEDIAN  # orange: what the citizens need
 AVAILABLE = style.TEAM  # blue: what the team has
 SHORT = "#D55E00"  # vermillion
@@ -33,22 +34,28 @@ class GroupPanel:
 
 def team_figure(weeks: Sequence[int], coming: int, panels: Sequence[GroupPanel], *,
                 heading: str, week_label: Callable[[int], str],
-                format_hours: Callable[[float], str], legend: tuple[str, ...]) -> Figure:
+                format_hours: Callable[[float], str], legend: tuple[str, ...],
+                unit: str = "hours a week") -> Figure:
     """``coming``: how many of ``weeks`` (the last) are forecast; ``legend``: the labels of
-    needed, its 80 % interval, available, the norm and "forecast"."""
+    needed, its 80 % interval, available, the norm and "forecast"; ``unit``: what the
+    values are, written under the heading."""
     rows = max(1, -(-len(panels) // COLUMNS))
     width = COLUMNS * PANEL[0]
     height = rows * PANEL[1] + 0.7 + 2 * style.LEGEND_ROW
     figure = Figure(figsize=(width, height), dpi=style.DPI)
     figure.text(0.25 / width, 1 - 0.15 / height, heading, fontsize=style.TITLE - 2,
                 color=style.TEXT, va="top")
+    figure.text(0.25 / width, 1 - 0.5 / height, unit, fontsize=style.FONT - 2,
+                color=style.AXIS, va="top")
+    first_coming = len(weeks) - coming
+    ticks = style.week_labels(weeks, sorted({0, first_coming, len(weeks) - 1}), week_label)
     for n, panel in enumerate(panels):
         row, column = divmod(n, COLUMNS)
         area = ((column * PANEL[0] + _MARGIN[0]) / width,
                 1 - (0.7 + (row + 1) * PANEL[1] - _MARGIN[2]) / height,
                 ((column + 1) * PANEL[0] - _MARGIN[1]) / width,
                 1 - (0.7 + row * PANEL[1] + _MARGIN[3]) / height)
-        _group(figure, area, weeks, coming, panel, week_label, format_hours)
+        _group(figure, area, weeks, coming, panel, ticks, format_hours)
     needed, interval, available, norm, forecast = legend[:5]
     style.legend(figure, [style.Key(needed, NEEDED, width=2.5),
                           style.Key(interval, NEEDED, "band", alpha=0.25),
@@ -59,7 +66,7 @@ def team_figure(weeks: Sequence[int], coming: int, panels: Sequence[GroupPanel],
 
 
 def _group(figure: Figure, area, weeks: Sequence[int], coming: int, panel: GroupPanel,
-           week_label: Callable[[int], str], format_hours: Callable[[float], str]) -> None:
+           ticks: dict[int, str], format_hours: Callable[[float], str]) -> None:
     n = len(weeks)
     lines = [v for seq in (panel.needed, panel.available, panel.norm) for v in seq
              if np.isfinite(v)] or [0.0, 1.0]
@@ -74,7 +81,7 @@ def _group(figure: Figure, area, weeks: Sequence[int], coming: int, panel: Group
                color=style.OTHERS, alpha=0.15, lw=0)
     x = np.arange(n)
     band = x >= first_coming - 1
-    frame.band(x[band], np.asarray(panel.needed_low)[band],
+    frame.band(x[band], np.maximum(np.asarray(panel.needed_low)[band], frame.ylim[0]),
                np.minimum(np.asarray(panel.needed_high)[band], frame.ylim[1]),
                color=NEEDED, alpha=0.25, lw=0)
     frame.line(x, panel.norm, color=style.NORM, lw=2, ls="--", drawstyle="steps-mid")
@@ -86,7 +93,7 @@ def _group(figure: Figure, area, weeks: Sequence[int], coming: int, panel: Group
                fontsize=style.FONT - 4, color=style.AXIS)
     frame.text(frame.xlim[0], high, format_hours(high), dx=-3, ha="right", va="top",
                fontsize=style.FONT - 4, color=style.AXIS)
-    frame.x_labels([0, first_coming, n - 1], lambda i: week_label(weeks[int(i)]))
+    frame.x_labels(ticks, ticks.__getitem__, fontsize=style.FONT - 3)
 
 
 def gap_heat_map(weeks: Sequence[int], rows: Sequence[str], gaps: np.ndarray, *, heading: str,
@@ -98,9 +105,9 @@ def gap_heat_map(weeks: Sequence[int], rows: Sequence[str], gaps: np.ndarray, *,
     row_height = 0.32
     left = 2.0
     width = left + 0.62 * n_weeks + 0.3
-    height = 0.75 + row_height * max(n_rows, 1) + 0.45 + style.LEGEND_ROW + 0.2
+    height = 0.75 + row_height * max(n_rows, 1) + 0.65 + style.LEGEND_ROW + 0.2
     figure = Figure(figsize=(width, height), dpi=style.DPI)
-    area = (left / width, (0.45 + style.LEGEND_ROW + 0.2) / height, 1 - 0.3 / width,
+    area = (left / width, (0.65 + style.LEGEND_ROW + 0.2) / height, 1 - 0.3 / width,
             1 - 0.75 / height)
     frame = style.Frame(figure, (-0.5, n_weeks - 0.5), (max(n_rows, 1) - 0.5, -0.5), area=area)
     frame.title(heading)
@@ -117,7 +124,8 @@ def gap_heat_map(weeks: Sequence[int], rows: Sequence[str], gaps: np.ndarray, *,
             frame.text(c, r, format_fte(value), ha="center", va="center",
                        fontsize=style.FONT - 5,
                        color="white" if strength > 0.55 else style.TEXT)
-    frame.x_labels(range(n_weeks), lambda i: week_label(weeks[int(i)]))
+    ticks = style.week_labels(weeks, range(n_weeks), week_label)
+    frame.x_labels(ticks, ticks.__getitem__)
     short, spare = legend
     style.legend(figure, [style.Key(short, SHORT, "band", alpha=0.8),
                           style.Key(spare, SURPLUS, "band", alpha=0.8)], columns=2)

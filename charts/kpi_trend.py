@@ -25,7 +25,9 @@ def trend_figure(weeks: Sequence[int], own: Mapping[int, float | None],
     frame = style.Frame(figure, (-0.6, len(weeks) - 0.4 + 0.12 * len(weeks)),
                         style.limits(shown or [0.0, 1.0], floor=0.0))
     frame.title(title)
-    keys = [style.Key(team_label, style.TEAM, width=3)]
+    # an empty trend names no line it does not draw, and has no scale to read
+    keys = [style.Key(team_label, style.TEAM, width=3)] if any(
+        v is not None for v in values) else []
     x = list(range(len(weeks)))
     band_x = [i for i, w in zip(x, weeks) if w in bands]
     if band_x:
@@ -42,7 +44,8 @@ def trend_figure(weeks: Sequence[int], own: Mapping[int, float | None],
     frame.no_data(missing)
     if missing:
         keys.append(style.Key(missing_label, style.MISSING, "hatch", alpha=0.15))
-    frame.y_scale(format_value)
+    if shown:
+        frame.y_scale(format_value)
     frame.axis_lines()
     # None breaks the line, so a missing week is a visible gap
     frame.line(x, [float("nan") if v is None else v for v in values], color=style.TEAM, lw=3,
@@ -52,6 +55,7 @@ def trend_figure(weeks: Sequence[int], own: Mapping[int, float | None],
                    fontsize=style.FONT, color=style.TEAM, fontweight="bold")
     step = max(1, len(weeks) // 4)
     ticks = list(range(len(weeks) - 1, -1, -step))[::-1]
-    frame.x_labels(ticks, lambda i: week_label(weeks[i]))
+    texts = style.week_labels(weeks, ticks, week_label)
+    frame.x_labels(ticks, texts.__getitem__)
     style.legend(figure, keys)
     return figure

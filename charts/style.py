@@ -136,11 +136,28 @@ class Frame:
             self.line([value, value], self.ylim, color=GRID, lw=1, zorder=0)
         self.x_labels(values, format_value)
 
-    def x_labels(self, positions, label: Callable[[float], str]) -> None:
+    def x_labels(self, positions, label: Callable[[float], str], *,
+                 fontsize: float = FONT - 1) -> None:
         """Labels under the bottom edge at data positions (weeks, say)."""
         for position in positions:
             self.text(position, self.ylim[0], label(position), dy=-5, ha="center", va="top",
-                      fontsize=FONT - 1, color=TEXT)
+                      fontsize=fontsize, color=TEXT, linespacing=1.0)
+
+
+def week_labels(weeks: Sequence[int], positions: Sequence[int],
+                label: Callable[[int], str]) -> dict[int, str]:
+    """The labels of the weeks at ``positions`` (indexes into ``weeks``, week indexes), with
+    the year under the first label and under each where the year changes: "uge 03" alone
+    does not say which January."""
+    from metrics import weeks as week_index  # pure and light: no I/O
+
+    texts, year = {}, None
+    for position in positions:
+        week = weeks[int(position)]
+        this_year = week_index.label(week)[:4]
+        texts[int(position)] = label(week) + (f"\n{this_year}" if this_year != year else "")
+        year = this_year
+    return texts
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,23 @@
-"""Every team on one KPI in one week, best first; the team asked about stands out (colour and
-a bold label), the median and the norm band are drawn across."""
+"""Every team on one KPI in one week, best first; the team asked about stands out (colour, a
+larger dot and a bold label), the median and the norm band are drawn across.
+
+The teams are dots on a scale that fits their values, not bars from 0: teams a few points
+apart (59,5 % and 63,4 %) must look apart, and a bar cut short of 0 would tell a false length.
+Each team's value is written in a column right of the plot, where the median line never
+crosses it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from matplotlib.collections import PolyCollection
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from charts import style
 from metrics.benchmark import percentile
 
-LABELLED_TEAMS = 30  # beyond this, bars are too thin to label on a phone
-_BAR = 0.75  # of a row
+LABELLED_TEAMS = 30  # beyond this, rows are too thin to label on a phone
+_VALUES = 1.0  # inches right of the plot for the values' column
 
 
 def comparison_figure(ordered: Sequence[tuple[str, float]], team: str | None,
@@ -24,50 +29,48 @@ def comparison_figure(ordered: Sequence[tuple[str, float]], team: str | None,
     values = [value for _, value in ordered]
     labelled = len(ordered) <= LABELLED_TEAMS
     height = max(3.2, 1.4 + 0.3 * len(ordered)) if labelled else style.SIZE[1]
-    figure = style.figure(style.SIZE[0], height, left=1.2 if labelled else 0.9)
-    low = min(0.0, min(values))
-    high = max(values + ([norm[1]] if norm else []))
-    frame = style.Frame(figure, (low, high * 1.18 if high > 0 else 1.0),
+    width = style.SIZE[0]
+    figure = style.figure(width, height, left=1.2 if labelled else 0.9)
+    if labelled:
+        figure.subplots_adjust(right=1 - _VALUES / width)
+    median = percentile(sorted(values), 50)
+    frame = style.Frame(figure, style.limits(values + [median] + list(norm or ()), pad=0.1,
+                                             floor=0.0),
                         (len(ordered) - 0.5, -0.5))  # best at the top
     frame.title(title)
     keys = [style.Key(median_label, style.MEDIAN, width=2, style="--")]
     if norm:
-        frame.rect(norm[0], frame.ylim[1], norm[1] - norm[0], frame.ylim[0] - frame.ylim[1],
+        low, high = max(norm[0], frame.xlim[0]), min(norm[1], frame.xlim[1])
+        frame.rect(low, frame.ylim[1], high - low, frame.ylim[0] - frame.ylim[1],
                    color=style.NORM, alpha=0.18, lw=0, zorder=0.5)
         keys.append(style.Key(norm_label, style.NORM, "band", alpha=0.18))
     frame.x_scale(format_value)
+    others = [(value, row) for row, (code, value) in enumerate(ordered) if code != team]
     if labelled:
-        frame.add(PolyCollection(
-            [_bar(row, value) for row, value in enumerate(values)],
-            facecolors=[style.TEAM if code == team else style.OTHERS for code in codes],
-            linewidths=0, transform=frame.transform))
+        frame.add(LineCollection([[(frame.xlim[0], row), (frame.xlim[1], row)]
+                                  for row in range(len(ordered))], colors=style.GRID,
+                                 linewidths=1, zorder=0.6, transform=frame.transform))
         for row, (code, value) in enumerate(ordered):
             mine = code == team
+            look = {"color": style.TEAM if mine else style.TEXT,
+                    "fontweight": "bold" if mine else "normal"}
             frame.text(frame.xlim[0], row, code, dx=-5, ha="right", va="center",
-                       fontsize=style.FONT - 1, color=style.TEAM if mine else style.TEXT,
-                       fontweight="bold" if mine else "normal")
-            frame.text(value, row, format_value(value), dx=4, va="center",
-                       fontsize=style.FONT - 3, color=style.TEXT)
-    else:  # one shape for the many teams, one bar for the team: fast to draw
-        steps = [(0, -0.5)] + [point for row, value in enumerate(values)
-                               for point in ((value, row - 0.5), (value, row + 0.5))]
-        frame.add(PolyCollection([steps + [(0, len(values) - 0.5)]], facecolors=style.OTHERS,
-                                 linewidths=0, transform=frame.transform))
-        if team in codes:
-            at = codes.index(team)
-            frame.add(PolyCollection([_bar(at, values[at], max(1.0, len(codes) / 120))],
-                                     facecolors=style.TEAM, linewidths=0,
-                                     transform=frame.transform))
+                       fontsize=style.FONT - 1, **look)
+            frame.text(frame.xlim[1], row, format_value(value), dx=8, ha="left",
+                       va="center", fontsize=style.FONT - 1, **look)
+    if others:
+        x, y = zip(*others)
+        frame.line(x, y, lw=0, marker="o", markersize=9 if labelled else 4,
+                   color=style.OTHERS, zorder=3)
+    if team in codes:
+        at = codes.index(team)
+        frame.line([values[at]], [at], lw=0, marker="o", markersize=12, color=style.TEAM,
+                   zorder=4)
+        if not labelled:
             frame.text(frame.xlim[0], at, team, dx=-5, ha="right", va="center",
                        fontsize=style.FONT - 1, color=style.TEAM, fontweight="bold")
-    median = percentile(sorted(values), 50)
-    # over the bars, under the labels
+    # under the dots
     frame.line([median, median], frame.ylim, color=style.MEDIAN, lw=2, ls="--", zorder=2.5)
     frame.axis_lines()
     style.legend(figure, keys, columns=2)
     return figure
-
-
-def _bar(row: float, value: float, height: float = _BAR) -> list[tuple[float, float]]:
-    top, bottom = row - height / 2, row + height / 2
-    return [(0, top), (value, top), (value, bottom), (0, bottom)]

@@ -267,7 +267,7 @@ def _team_chart(team: Team, made, visiting, ctx: Context) -> Chart:
         week_label=lambda w: tr("wk {week}").format(week=_week_number(w)),
         format_hours=lambda v: tr.decimal(v, 0),
         legend=(tr("needed"), tr("80 % interval"), tr("available"), tr("norm"),
-                tr("forecast")))
+                tr("forecast")), unit=tr("hours a week"))
     return Chart(ctx.draw(figure), f"teampuls-{team.code}-capacity-{weeks.label(made.last_week)}"
                  ".png", title)
 

@@ -92,11 +92,12 @@ def dashboard(team: str, week: int, ctx: Context) -> Reply:
             if band is not None:
                 bands[w] = band
         panels.append(Panel(title(k.key, tr), {w: own[k.key][w] for w in shown if w in own[k.key]},
-                            bands, k.norm, kpi.formatter(k.key, tr)))
+                            bands, k.norm, kpi.formatter(k.key, tr), k.better))
     team_label, _others, middle, _median, norm = kpi.legend_labels(team, tr)
     figure = dashboard_figure(
         shown, panels, heading=tr("Weekly dashboard of team {team}, {week}").format(
-            team=team, week=week_text), legend=(team_label, middle, norm, tr("no data")))
+            team=team, week=week_text), legend=(team_label, middle, norm, tr("no data")),
+        week_label=lambda w: tr.week(weeks.label(w)).rsplit(" ", 1)[0], better_label=tr("better"))
     chart = Chart(ctx.draw(figure), f"teampuls-dashboard-{team}-{weeks.label(week)}.png",
                   tr("Weekly dashboard of team {team}, {week}").format(team=team, week=week_text))
     return Reply("\n".join(lines), (), chart)

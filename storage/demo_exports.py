@@ -1,9 +1,10 @@
 """Realistic synthetic exports, in the contract's canonical CSV format.
 
 Used by ``teampuls demo`` and by the benchmarks. Calibrated to Danish home-care teams: 10–14
-staff, 50–90 citizens, sick leave around 8 % with a winter rise and some long-term episodes,
-temps covering part of the sick hours (3–8 %), productivity near the 60–65 % band, and each
-citizen seen mostly by a small group of carers (4–10 carers per 14 days).
+staff, 50–90 citizens, sick leave around 8–9 % with a winter rise, in spells of days to weeks
+and some long-term ones (see ``SICK_ONSET``), temps covering part of the sick hours (3–8 %),
+productivity near the 60–65 % band, and each citizen seen mostly by a small group of carers
+(4–10 carers per 14 days).
 """
 
 from __future__ import annotations
@@ -72,6 +73,44 @@ def generate(last_week_monday: dt.date, shape: DemoShape = DemoShape()) -> Expor
     return Exports(*(pd.concat([p[i] for p in parts], ignore_index=True) for i in range(4)))
 
 
+# Sickness, as in Danish municipal home care: sick leave around 8–9 % of contracted hours, a
+# tenth higher in winter than in summer. A spell begins on a working day with the chance below,
+# scaled by the season, by how prone each person is and by the team's slowly drifting level
+# (workload, a cold going round), so a team's weeks follow one another. Most spells last a day
+# or two, some one to two weeks, and a few are long-term (three to ten weeks): these carry about
+# a quarter of the days. (Small teams are noisy all the same: with 10–14 people a single week
+# runs from about 2 % to 20 %, and the median of six teams from about 3 % to 17 %.)
+SICK_ONSET = 0.053  # a working day, for an average person in an average week
+SEASON = 0.15  # the winter rise and the summer dip, relative; highest at the end of January
+SHORT_SPELL, MEDIUM_SPELL, LONG_SPELL = 0.75, (4, 15), (21, 71)  # geometric p; day ranges
+SPELL_MIX = (0.965, 0.023)  # the shares of short and of medium spells; the rest long-term
+LONG_SPELL_AT_START = 0.035  # the share of staff already on a long spell when the data begin
+PRONENESS = 4.0  # the shape of the gamma distribution of how prone people are (mean 1)
+DRIFT = 0.05  # the weekly change of a team's level (log scale), remembered at 0.85 a week
+
+
+def _sick_onsets(rng, day_of_year: np.ndarray, n_staff: int) -> np.ndarray:
+    """The chance that each person falls ill on each day, (staff, days)."""
+    n_days = day_of_year.size
+    season = 1 + SEASON * np.cos(2 * np.pi * (day_of_year - 30) / 365.25)
+    level, drift = rng.normal(0, 0.1), np.empty(-(-n_days // 7))
+    for week in range(drift.size):  # a team's level from week to week, with a memory
+        level = 0.85 * level + rng.normal(0, DRIFT)
+        drift[week] = level
+    team = rng.uniform(0.85, 1.15) * season * np.exp(np.repeat(drift, 7)[:n_days])
+    proneness = rng.gamma(PRONENESS, 1 / PRONENESS, size=n_staff)  # mean 1: some are ill more often
+    return SICK_ONSET * proneness[:, None] * team[None, :]
+
+
+def _spell_length(rng) -> int:
+    kind = rng.random()
+    if kind < SPELL_MIX[0]:
+        return int(rng.geometric(SHORT_SPELL))
+    if kind < SPELL_MIX[0] + SPELL_MIX[1]:
+        return int(rng.integers(*MEDIUM_SPELL))
+    return int(rng.integers(*LONG_SPELL))
+
+
 def _team(rng, index: int, code: str, days: np.ndarray, shape: DemoShape):
     n_days = len(days)
     day_of_year = np.array([d.timetuple().tm_yday for d in days])
@@ -107,19 +146,20 @@ def _team(rng, index: int, code: str, days: np.ndarray, shape: DemoShape):
     offsets = rng.integers(0, 7, size=n_staff)
     on_rota = ((weekday[None, :] - offsets[:, None]) % 7) < 5
     planned = np.repeat((contracted / 5.0)[:, None], n_days, axis=1)
-    season = 1 + 0.45 * np.cos(2 * np.pi * (day_of_year - 20) / 365.25)
-    team_sickness = rng.uniform(0.75, 1.3)
+    onset = _sick_onsets(rng, day_of_year, n_staff)
     status = np.zeros((n_staff, n_days), dtype=np.int8)  # 0 work, 1 sick, 2 vacation, 3 course,
     for seat in range(n_staff):                            # 4 child sick
-        day = 0
-        while day < n_days:
-            if rng.random() < 0.0165 * team_sickness * season[day]:
-                long = rng.random() < 0.12
-                length = int(rng.integers(15, 60)) if long else int(rng.geometric(0.45))
-                status[seat, day:day + length] = 1
-                day += length + 1  # a sick spell is followed by at least one other day
+        if rng.random() < LONG_SPELL_AT_START:  # already away on a long spell when the data begin
+            status[seat, :int(rng.integers(1, LONG_SPELL[1]))] = 1
+        # one falls ill on a working day (a day off is not reported)
+        starts = np.flatnonzero((rng.random(n_days) < onset[seat]) & on_rota[seat])
+        free_from = 0
+        for day in starts:
+            if day < free_from or status[seat, day]:
                 continue
-            day += 1
+            length = _spell_length(rng)
+            status[seat, day:day + length] = 1
+            free_from = day + length + 1  # a sick spell is followed by at least one other day
         # three summer weeks a year, in one of three staggered slots so the team stays staffed
         slot_start = 182 + 21 * (seat % 3)
         summer = (day_of_year >= slot_start) & (day_of_year < slot_start + 21)
