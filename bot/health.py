@@ -18,6 +18,8 @@ from sqlalchemy import Engine, text
 
 from bot.logs import error_classes
 
+from storage.database import reading
+
 log = logging.getLogger(__name__)
 
 HEALTH_TIMEOUT_SECONDS = 2.0
@@ -26,6 +28,8 @@ HEALTH_TIMEOUT_SECONDS = 2.0
 def database_check(engine: Engine) -> Callable[[], None]:
     """One round trip that reads the database: the schema revision (a row, so SQLite reads
     its file, not only an open connection). Raises when the database does not answer."""
+
+    engine = reading(engine)  # a read: on SQLite it must not wait for the write lock
 
     def check() -> None:
         with engine.connect() as connection:

@@ -63,7 +63,9 @@ class DatabaseCollector:
     """The database's figures, read at each scrape."""
 
     def __init__(self, engine: Engine):
-        self.engine = engine
+        from storage.database import reading
+
+        self.engine = reading(engine)  # reads only: on SQLite, never behind the write lock
 
     def collect(self):
         from storage.models import DashboardDelivery, ImportRun

@@ -7,6 +7,7 @@ import logging
 import threading
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.health import HealthCheck, database_check
@@ -53,6 +54,28 @@ def test_healthz_answers_ok_while_the_database_answers_and_503_when_it_does_not(
     assert "127.0.0.1" not in lines[0].getMessage() and "no-such-folder" not in body.decode()
     healthy.close()
     broken.close()
+
+
+def test_healthz_and_metrics_answer_while_a_writer_holds_sqlites_lock(edge):
+    """A health probe or a scrape only reads: an import's final transaction (or any writer)
+    holding SQLite's write lock must not make the bot look dead."""
+    from bot.prometheus import exposition
+
+    if edge.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock")
+    edge.engine.dispose()
+    with edge.engine.connect() as writer:  # BEGIN IMMEDIATE: holds the write lock
+        writer.execute(text("UPDATE kpi_version SET version = version"))
+        check = HealthCheck(database_check(edge.engine), timeout=1.0)
+        try:
+            status, _, body = _get(wsgi_app(None, "secret", health=check), "/healthz")
+        finally:
+            check.close()
+        assert (status, body) == ("200 OK", b"ok\n")
+        status, _, body = _get(wsgi_app(None, "secret", metrics=exposition(edge.engine)),
+                               "/metrics")
+        assert status == "200 OK" and b"teampuls_database_up 1.0" in body
+        writer.rollback()
 
 
 def test_a_database_that_hangs_fails_the_check_after_the_timeout_without_piling_up():
