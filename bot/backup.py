@@ -26,7 +26,6 @@ from storage.errors import DatabaseError
 from storage.schema_revision import MIGRATIONS, head_revision
 
 BUSY_TIMEOUT_SECONDS = 10
-PAGES_PER_STEP = 1024  # the backup lets writers in between steps
 
 
 def sqlite_path(database_url: str, what: str) -> pathlib.Path:
@@ -70,7 +69,10 @@ def backup(database_url: str, target: pathlib.Path) -> str | None:
     try:
         with _open(source_path, read_only=True) as source, _open(partial, read_only=False) \
                 as copy:
-            source.backup(copy, pages=PAGES_PER_STEP)
+            # In one step: one read transaction, which in WAL mode never holds writers up; a
+            # backup in steps starts over each time another connection writes, and may never
+            # finish while the bot writes.
+            source.backup(copy)
             copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
             if copy.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise DatabaseError("the copy failed SQLite's check; nothing was written")
