@@ -53,8 +53,17 @@ class Claimant:
         here_boot, here_namespace, _ = here.start.rsplit("/", 2)
         if (boot, namespace) != (here_boot, here_namespace):
             return False
-        now = _process_start(self.pid)
-        return now is None or now != self.start
+        try:
+            os.kill(self.pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass  # it exists, run by another user: its start time below tells if it is ours
+        try:
+            now = _process_start(self.pid, missing_ok=False)
+        except OSError:  # /proc hides it (hidepid, ProtectProc=invisible): cannot tell
+            return False
+        return now is None or now != self.start  # None: ended, not yet reaped
 
     def describe(self) -> str:
         return f"process {self.pid} on {self.host}"
@@ -65,15 +74,17 @@ def _this_process(pid: int) -> Claimant:
     return Claimant(socket.gethostname(), pid, _process_start(pid) or "")
 
 
-def _process_start(pid: int) -> str | None:
-    """"boot/pid-namespace/start-ticks" of a live process (None: no such process, or a zombie,
-    or no /proc to ask)."""
+def _process_start(pid: int, missing_ok: bool = True) -> str | None:
+    """"boot/pid-namespace/start-ticks" of a live process (None: a zombie, or with
+    ``missing_ok`` no such process or no /proc to ask; without it, OSError then)."""
     try:
         stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
         boot = pathlib.Path("/proc/sys/kernel/random/boot_id").read_text().strip()
         namespace = os.readlink("/proc/self/ns/pid")
     except OSError:
-        return None
+        if missing_ok:
+            return None
+        raise
     fields = stat[stat.rindex(")") + 2:].split()  # after "pid (command) "
     if fields[0] in ("Z", "X"):  # ended, not yet reaped by its parent
         return None
@@ -157,8 +168,7 @@ def hold_of(session: Session, model, keys: dict, lease: dt.timedelta) -> Hold | 
     if row.claimed_pid is not None:
         claimant = Claimant(row.claimed_host or "", row.claimed_pid, row.claimed_start or "")
         here = Claimant.this_process()
-        alive = (bool(claimant.start) and claimant.host == here.host
-                 and _process_start(claimant.pid) == claimant.start)
+        alive = bool(claimant.start) and claimant.host == here.host and not claimant.gone()
     return Hold("claimed", claimant, since, alive, since + lease)
 
 

@@ -45,6 +45,32 @@ def test_this_process_is_alive_and_a_reaped_one_is_gone():
     assert not Claimant("another-host", 4242, here.start).gone()  # elsewhere: cannot tell
 
 
+def test_a_live_claimant_hidden_by_proc_is_not_taken_for_dead(monkeypatch):
+    """Where /proc hides other users' processes (hidepid, systemd's ProtectProc=invisible), a
+    live claimant's /proc entry cannot be read: that says nothing about whether it is alive, so
+    its claim is not taken over (it would be posted twice)."""
+    import pathlib
+
+    process = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                               stdin=subprocess.PIPE)
+    try:
+        claimant = Claimant(socket.gethostname(), process.pid, _process_start(process.pid))
+        hidden = f"/proc/{process.pid}/"
+        read_text = pathlib.Path.read_text
+
+        def as_hidepid(path, *args, **kwargs):
+            if str(path).startswith(hidden):
+                raise FileNotFoundError(2, "No such file or directory", str(path))
+            return read_text(path, *args, **kwargs)
+
+        monkeypatch.setattr(pathlib.Path, "read_text", as_hidepid)
+        assert not claimant.gone()
+    finally:
+        process.stdin.close()
+        process.wait(timeout=10)
+    assert claimant.gone()  # ended: kill(pid, 0) says so, whatever /proc shows
+
+
 def test_a_dead_claimants_claim_is_taken_over_at_once(edge):
     first = _claim(edge, "killed", T0, dead_claimant())
     assert first is not None
