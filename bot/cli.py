@@ -31,9 +31,10 @@ def _known_errors() -> tuple[type[Exception], ...]:
     from bot.settings import SettingsError
     from metrics.posting_schedule import ScheduleError
     from metrics.weeks import WeekError
-    from storage.errors import DatabaseError, SeriesFileError, TeamError
+    from storage.errors import CitizenRefError, DatabaseError, SeriesFileError, TeamError
 
-    return SettingsError, DatabaseError, TeamError, WeekError, ScheduleError, SeriesFileError
+    return (SettingsError, DatabaseError, TeamError, WeekError, ScheduleError, SeriesFileError,
+            CitizenRefError)
 
 
 class _Group(click.Group):
@@ -528,9 +529,12 @@ def citizen_erase(ctx, ref: str, yes: bool) -> None:
     from storage import goals
     from storage.kpi_refresh import refresh_team_weeks
 
-    if not yes:
-        click.confirm(f"Erase everything about {ref}? This cannot be undone", abort=True)
     edge = _edge(ctx)
+    if not yes:
+        with edge.sessions.begin() as session:
+            redacted = goals.texts_to_redact(session, ref)
+        click.confirm(f"Erase everything about {ref} and redact {redacted} mentions in other "
+                      "texts? This cannot be undone", abort=True)
     with edge.sessions.begin() as session:
         erased = goals.erase_citizen(session, ref)
         team_weeks = erased.pop("team_weeks")

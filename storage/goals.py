@@ -384,7 +384,10 @@ class CitizenSearch:
 
         self.key = fold(ref).strip()
         if not self.key:
-            raise ValueError("an empty citizen reference")
+            from storage.errors import CitizenRefError
+
+            raise CitizenRefError("the citizen reference is empty or holds only invisible "
+                                  "characters")
         self._fold = fold
         self._pattern = lookalike(self.key)
 
@@ -450,14 +453,20 @@ def _mentions(session: Session, search: CitizenSearch, skip_goals: set[int],
     return found
 
 
+def _stored(session: Session, search: CitizenSearch) -> set[str]:
+    """The citizen's references as stored (under any look-alike) in goals, follow-ups, visits
+    and goal history."""
+    return {*search.refs(session, select(Goal.citizen_ref)),
+            *search.refs(session, select(FollowUp.citizen_ref)),
+            *search.refs(session, select(Visit.citizen_ref)),
+            *(value for column in (GoalChange.old_value, GoalChange.new_value)
+              for value in search.refs(session, select(column).where(
+                  GoalChange.field == "citizen_ref")))}
+
+
 def _own(session: Session, search: CitizenSearch) -> tuple[list[str], list[int], list[int]]:
     """The citizen's references as stored (under any look-alike), goal ids and follow-up ids."""
-    refs = sorted({search.key, *search.refs(session, select(Goal.citizen_ref)),
-                   *search.refs(session, select(FollowUp.citizen_ref)),
-                   *search.refs(session, select(Visit.citizen_ref)),
-                   *(value for column in (GoalChange.old_value, GoalChange.new_value)
-                     for value in search.refs(session, select(column).where(
-                         GoalChange.field == "citizen_ref")))})
+    refs = sorted({search.key, *_stored(session, search)})
     goal_ids = list(session.scalars(select(Goal.id).where(Goal.citizen_ref.in_(refs))
                                     .order_by(Goal.id)))
     follow_up_ids = list(session.scalars(select(FollowUp.id).where(or_(
@@ -499,11 +508,31 @@ def _mention(kind: str, row, field: str) -> dict:
     return {"in": kind, **_row(row, where), "text_field": field, "text": getattr(row, field)}
 
 
+def _erasable(session: Session, ref: str) -> CitizenSearch:
+    """The search for a citizen that is stored as a reference somewhere: mentions of anything
+    else (a typo, a word) are not redacted."""
+    search = CitizenSearch(ref)
+    if not _stored(session, search):
+        from storage.errors import CitizenRefError
+
+        raise CitizenRefError(f"no goal, follow-up or visit has the citizen reference {ref!r} "
+                              "(or a look-alike of it): nothing erased")
+    return search
+
+
+def texts_to_redact(session: Session, ref: str) -> int:
+    """How many texts outside the citizen's own records ``erase_citizen`` would redact."""
+    search = _erasable(session, ref)
+    _refs, goal_ids, follow_up_ids = _own(session, search)
+    return len(_mentions(session, search, set(goal_ids), set(follow_up_ids)))
+
+
 def erase_citizen(session: Session, ref: str) -> dict[str, int]:
     """Delete everything about one citizen (under any look-alike of the reference) and redact
     their mentions in other texts; returns how many rows of each kind went, how many texts
-    were redacted, and the team-weeks whose visits changed (their KPIs must be recomputed)."""
-    search = CitizenSearch(ref)
+    were redacted, and the team-weeks whose visits changed (their KPIs must be recomputed).
+    A reference that is not stored anywhere is refused (``CitizenRefError``)."""
+    search = _erasable(session, ref)
     refs, goal_ids, follow_up_ids = _own(session, search)
     weeks = {(team, week) for team, week in session.execute(
         select(Visit.team_id, Visit.week).where(Visit.citizen_ref.in_(refs)).distinct())}
