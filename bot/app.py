@@ -122,17 +122,6 @@ class Bot:
         lane.submit(self.guarded, f"answering {request.command}", request.user_id, tell,
                     self._answer, request, response_url, body.get("trigger_id"))
 
-    def command(self, body: dict) -> None:
-        """Answer a slash command here and now (the listeners use ``take_command``)."""
-        request = Request(body["command"], body.get("text", ""), body["user_id"],
-                          body["channel_id"], None)
-        response_url = body.get("response_url")
-        self.guarded(f"answering {request.command}", request.user_id,
-                     lambda reply: self.gateway.respond(response_url, reply) if response_url
-                     else self.gateway.deliver(reply, channel=request.channel_id,
-                                               user=request.user_id, response_url=None),
-                     self._answer, request, response_url, body.get("trigger_id"))
-
     def _answer(self, request: Request, response_url: str | None, trigger_id: str | None):
         request = dataclasses.replace(request, locale=self.locale(request.user_id))
         settings = self.edge.settings
