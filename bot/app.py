@@ -30,7 +30,6 @@ from bot.drawing import Drawing
 from bot.edge import Edge
 from bot.gateway import Gateway
 from bot.logs import error_classes, incident
-from bot.logs import install as install_safe_logging
 from commands.context import Request
 from commands.dispatch import COMMANDS, answer, language_of_locale
 from commands.i18n import LANGUAGES, N_, Translator
@@ -363,7 +362,6 @@ def _bolt_sees_no_environment():
 def create_app(edge: Edge, gateway: Gateway, drawing: Drawing | None = None) -> tuple[App, Bot]:
     """The bolt app and what its listeners share; ``drawing`` draws charts on worker processes
     (without it, on the answer threads). Every value bolt uses comes from the settings."""
-    install_safe_logging()
     settings = edge.settings
     bot = Bot(edge, gateway, drawing)
     with _bolt_sees_no_environment():
