@@ -359,9 +359,16 @@ def _bolt_sees_no_environment():
             os.environ.update(saved)
 
 
-def create_app(edge: Edge, gateway: Gateway, drawing: Drawing | None = None) -> tuple[App, Bot]:
+def create_app(edge: Edge, gateway: Gateway, drawing: Drawing | None = None, *,
+               requests_checked: bool = False) -> tuple[App, Bot]:
     """The bolt app and what its listeners share; ``drawing`` draws charts on worker processes
-    (without it, on the answer threads). Every value bolt uses comes from the settings."""
+    (without it, on the answer threads). Every value bolt uses comes from the settings.
+
+    ``requests_checked``: every request reaches the app through ``bot.server.wsgi_app``, which
+    checks its signature and timestamp (on the injected clock) and refuses replays, or through
+    Socket Mode, whose requests bolt does not verify anyway; bolt then checks no signature a
+    second time. Otherwise (anything that dispatches to the app itself) bolt verifies each
+    request with the signing secret."""
     settings = edge.settings
     bot = Bot(edge, gateway, drawing)
     with _bolt_sees_no_environment():
@@ -370,7 +377,8 @@ def create_app(edge: Edge, gateway: Gateway, drawing: Drawing | None = None) -> 
             client=gateway.client,
             signing_secret=settings.slack_signing_secret,
             verification_token="",
-            request_verification_enabled=bool(settings.slack_signing_secret),
+            request_verification_enabled=(bool(settings.slack_signing_secret)
+                                          and not requests_checked),
             token_verification_enabled=False,  # checked once at start-up with auth.test
             listener_executor=ThreadPoolExecutor(ACK_WORKERS, thread_name_prefix="teampuls-ack"),
             process_before_response=False,

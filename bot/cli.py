@@ -394,7 +394,8 @@ def run(ctx: click.Context, port: int, host: str) -> None:
     # millisecond instead of every five (the answers mostly wait on Slack and the drawing).
     sys.setswitchinterval(ACK_SWITCH_INTERVAL)
     drawing = Drawing(workers())
-    app, bot = create_app(edge, Gateway(client), drawing)
+    # HTTP requests are checked by bot.server.wsgi_app; Socket Mode's need no signature.
+    app, bot = create_app(edge, Gateway(client), drawing, requests_checked=True)
     threading.Thread(target=bot.sync_members_logged, name="teampuls-members", daemon=True).start()
     bot.answers.submit(bot.warm_kpis)
     poster = _poster(edge, draw=drawing.png, cache=bot.kpis)

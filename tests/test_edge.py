@@ -59,8 +59,9 @@ def _signed_headers(body: bytes, content_type: str, stamp: str | None = None,
 class Http:
     """The app behind ``bot.server.http_server`` on 127.0.0.1, spoken to over a socket."""
 
-    def __init__(self, slack_app: SlackApp):
-        self.server = http_server(slack_app.app, slack_app.edge.settings, "127.0.0.1", 0)
+    def __init__(self, slack_app: SlackApp, **options):
+        self.server = http_server(slack_app.app, slack_app.edge.settings, "127.0.0.1", 0,
+                                  **options)
         self.port = self.server.effective_port
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -335,6 +336,28 @@ def test_a_replayed_request_is_answered_but_not_acted_on_again(http, standin, sl
     standin.wait_for(lambda: len(standin.of("chat.postEphemeral")) == 2)
     with slack.edge.sessions.begin() as session:
         assert session.scalar(select(func.count()).select_from(FollowUp)) == 1
+
+
+def test_behind_the_http_server_a_signature_is_checked_once_on_the_servers_clock(
+        edge, teams, standin):  # noqa: F811
+    """The server checks each signature against its own (injected) clock; bolt, set up as
+    ``teampuls run`` sets it up, checks none again (it would on the real clock, an hour off)."""
+    from tests.conftest import Clock
+
+    made = SlackApp(edge, standin, Clock(NOW), requests_checked=True)
+    hour_ago = time.time() - 3600
+    http = Http(made, clock=lambda: hour_ago)
+    try:
+        body = _command_body("/followup", "list", standin)
+        status, _ = http.signed(body, stamp=str(int(hour_ago)))
+        assert status == 200
+        standin.wait_for(lambda: standin.responses.get("cmd")
+                         or standin.of("chat.postEphemeral"))
+        # A timestamp current on the real clock is five minutes off the server's: refused.
+        assert http.signed(body)[0] == 401
+    finally:
+        http.close()
+        made.bot.shutdown(wait=True)
 
 
 # -- acknowledging in time --------------------------------------------------------------------
