@@ -13,10 +13,8 @@ typed, and the user is told, in their language, with that number.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-import os
 import re
 import threading
 import time
@@ -30,6 +28,7 @@ from bot.drawing import Drawing
 from bot.edge import Edge
 from bot.gateway import Gateway
 from bot.logs import error_classes, incident
+from bot.settings import OAUTH_VARIABLES, refuse_oauth
 from commands.context import Request
 from commands.dispatch import COMMANDS, answer, language_of_locale
 from commands.i18n import LANGUAGES, N_, Translator
@@ -336,27 +335,15 @@ class Bot:
             session, event["channel"], event["user"]))
 
 
-# What slack-bolt reads from the environment when an argument is None or empty: a signing
-# secret, a bot token, a verification token, and SLACK_CLIENT_ID with SLACK_CLIENT_SECRET, with
-# which it switches to the OAuth flow and drops the bot token. teampuls passes its settings.
-BOLT_ENVIRONMENT = ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "SLACK_VERIFICATION_TOKEN",
-                    "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SCOPES",
-                    "SLACK_USER_SCOPES", "SLACK_REDIRECT_URI", "SLACK_INSTALL_PATH",
-                    "SLACK_REDIRECT_URI_PATH")
-_ENVIRONMENT_LOCK = threading.Lock()
+class _TokenFromClient(logging.Filter):
+    """slack-bolt reads SLACK_BOT_TOKEN from the environment whenever no token is passed, and
+    warns that it goes unused when a client is given too: the client (with the settings' token)
+    is what it uses, so that warning says nothing."""
 
+    def filter(self, record: logging.LogRecord) -> bool:
+        from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
-@contextlib.contextmanager
-def _bolt_sees_no_environment():
-    """slack-bolt has no argument that stops it reading the environment, so the variables it
-    reads are out of the environment while the app is made (the entry point read them
-    already, into the settings), and back after."""
-    with _ENVIRONMENT_LOCK:
-        saved = {name: os.environ.pop(name) for name in BOLT_ENVIRONMENT if name in os.environ}
-        try:
-            yield
-        finally:
-            os.environ.update(saved)
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 def create_app(edge: Edge, gateway: Gateway, drawing: Drawing | None = None, *,
@@ -371,21 +358,26 @@ def create_app(edge: Edge, gateway: Gateway, drawing: Drawing | None = None, *,
     request with the signing secret."""
     settings = edge.settings
     bot = Bot(edge, gateway, drawing)
-    with _bolt_sees_no_environment():
-        app = App(
-            name="teampuls",
-            client=gateway.client,
-            signing_secret=settings.slack_signing_secret,
-            verification_token="",
-            request_verification_enabled=(bool(settings.slack_signing_secret)
-                                          and not requests_checked),
-            token_verification_enabled=False,  # checked once at start-up with auth.test
-            listener_executor=ThreadPoolExecutor(ACK_WORKERS, thread_name_prefix="teampuls-ack"),
-            process_before_response=False,
-            logger=logging.getLogger("slack_bolt"),
-        )
-    if app.oauth_flow is not None or app.installation_store is not None:  # pragma: no cover
-        raise RuntimeError("slack-bolt set up an OAuth flow; teampuls uses its bot token")
+    bolt_log = logging.getLogger("slack_bolt")
+    if not any(isinstance(f, _TokenFromClient) for f in bolt_log.filters):
+        bolt_log.addFilter(_TokenFromClient())
+    # Every value bolt would otherwise take from the environment is given: the signing secret
+    # (a string, never None), the client with the bot token, no OAuth settings (the entry point
+    # refuses SLACK_CLIENT_ID and SLACK_CLIENT_SECRET: teampuls serves one workspace).
+    app = App(
+        name="teampuls",
+        client=gateway.client,
+        signing_secret=settings.slack_signing_secret or "",
+        verification_token="",
+        request_verification_enabled=(bool(settings.slack_signing_secret)
+                                      and not requests_checked),
+        token_verification_enabled=False,  # checked once at start-up with auth.test
+        listener_executor=ThreadPoolExecutor(ACK_WORKERS, thread_name_prefix="teampuls-ack"),
+        process_before_response=False,
+        logger=bolt_log,
+    )
+    if app.oauth_flow is not None or app.installation_store is not None:
+        refuse_oauth(dict.fromkeys(OAUTH_VARIABLES, ""))  # the entry point refuses them first
 
     def on_command(ack, body):
         ack()

@@ -381,8 +381,13 @@ def run(ctx: click.Context, port: int, host: str) -> None:
         serve_socket_mode,
     )
 
+    import os
+
+    from bot.settings import refuse_oauth
+
     edge = _edge(ctx)
     settings = edge.settings
+    refuse_oauth(os.environ)  # slack-bolt reads them; teampuls serves one workspace
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("teampuls")

@@ -442,22 +442,36 @@ def test_buttons_and_the_app_home_tell_the_user_about_a_failure(slack, standin):
 
 # -- bolt and the environment -----------------------------------------------------------------
 
-def test_bolt_ignores_slack_variables_in_the_environment(edge, teams, standin, monkeypatch):
+def test_bolt_ignores_slack_variables_in_the_environment(edge, teams, standin, monkeypatch,
+                                                         caplog):
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "another-secret")
-    monkeypatch.setenv("SLACK_CLIENT_ID", "1234.5678")
-    monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret")
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
     from tests.conftest import Clock
 
-    made = SlackApp(edge, standin, Clock(NOW))
+    with caplog.at_level(logging.INFO):
+        made = SlackApp(edge, standin, Clock(NOW))
     try:
         assert made.app.oauth_flow is None and made.app.installation_store is None
-        assert os.environ["SLACK_CLIENT_ID"] == "1234.5678"  # put back
-        assert made.command("/goal", "list").status == 200
+        assert os.environ["SLACK_BOT_TOKEN"] == "xoxb-from-the-environment"  # untouched
+        assert made.command("/goal", "list").status == 200  # signed with the settings' secret
         (answered,) = standin.wait_for(lambda: standin.of("chat.postEphemeral"))
         assert answered.answer["ok"]  # with the bot token (the stand-in checks it)
+        assert not [r for r in caplog.records if r.name.startswith("slack_bolt")
+                    and r.levelno >= logging.WARNING], caplog.text
     finally:
         made.bot.shutdown(wait=True)
+
+
+@pytest.mark.parametrize("names", [("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"),
+                                   ("SLACK_CLIENT_ID",)])
+def test_oauth_variables_are_refused_at_the_start(cli, monkeypatch, names):
+    for name in names:
+        monkeypatch.setenv(name, "")
+    result = cli("run", ok=False)
+    assert result.exit_code == 1
+    assert (f"Error: {' and '.join(names)} {'are' if len(names) == 2 else 'is'} set: teampuls "
+            "serves one workspace with SLACK_BOT_TOKEN") in result.stderr
+    assert os.environ["SLACK_CLIENT_ID"] == ""
 
 
 # -- /kpi -------------------------------------------------------------------------------------
