@@ -118,6 +118,20 @@ class GoalInput:
                          self.reassess_on)
 
 
+@dataclass(frozen=True)
+class FollowUpInput:
+    text: str
+    responsible: str  # Slack user id
+    due_on: dt.date | None
+
+    def cleaned(self) -> FollowUpInput:
+        text = clean_text("text", self.text)
+        responsible = clean_text("responsible", self.responsible, limit=32)
+        if self.due_on is None:
+            raise GoalInputError("due_on", "Please fill this in.")
+        return FollowUpInput(text, responsible, self.due_on)
+
+
 # -- goals ------------------------------------------------------------------------------------
 
 def create_goal(session: Session, user: str, team_id: int, data: GoalInput,
@@ -213,11 +227,12 @@ def add_follow_up(session: Session, user: str, team_id: int, text: str, responsi
         if goal.team_id != team_id:
             raise NotFound(goal_id)
         citizen_ref = citizen_ref or goal.citizen_ref
+    data = FollowUpInput(text, responsible, due_on).cleaned()
     follow_up = FollowUp(team_id=team_id, goal_id=goal_id,
                          citizen_ref=clean_ref(citizen_ref) if citizen_ref else None,
-                         kind="task", text=clean_text("text", text),
-                         responsible=clean_text("responsible", responsible, limit=32),
-                         due_on=due_on, state="open", created_by=user, created_at=_utc(now))
+                         kind="task", text=data.text, responsible=data.responsible,
+                         due_on=data.due_on, state="open", created_by=user,
+                         created_at=_utc(now))
     session.add(follow_up)
     session.flush()
     audit(session, now, user, "create", "follow_up", follow_up.id, team_id)
