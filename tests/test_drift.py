@@ -110,6 +110,17 @@ def test_drift_scan_names_every_bad_line(cli, tmp_path):
     assert not (tmp_path / "a.csv").exists()
 
 
+def test_drift_scan_lists_the_first_errors_and_counts_the_others(cli, tmp_path):
+    rows = "".join(f"A,sick_leave,2026-W47,x{i}\n" for i in range(130))  # 130 bad values
+    (tmp_path / "bad.csv").write_text("team,metric,week,value\n" + rows, encoding="utf-8")
+    result = cli("drift", "scan", tmp_path / "bad.csv", "--out", tmp_path / "a.csv", ok=False)
+    listed = [line for line in result.stderr.splitlines() if ": column value:" in line]
+    assert len(listed) == 100 and "bad.csv:101: column value" in listed[-1]
+    # and the 130 lines with the same team, metric and week: 260 in all, 100 listed
+    assert "260 problem(s)" in result.stderr
+    assert "… and 160 more errors in 1 file(s)" in result.stderr
+
+
 def test_temps_that_only_cover_sick_leave_do_not_alert_but_temps_beyond_it_do():
     """Temp share is watched beyond what the same week's sick leave explains: a long-term sick
     spell raises both for weeks (and sick leave is watched by itself); temps creeping up with
