@@ -257,3 +257,11 @@ def test_the_container_and_the_systemd_unit_start_teampuls_run_with_real_options
     assert "/healthz" in (ROOT / "bot" / "server.py").read_text(encoding="utf-8")
     compose = (ROOT / "compose.yaml").read_text(encoding="utf-8")
     assert f":{port}:{port}" in compose and "build: ." in compose
+
+
+def test_the_guide_states_that_replay_protection_is_per_replica():
+    """bot.server.SeenRequests is one process's memory: the replicas section says so."""
+    guide = (ROOT / "docs" / "going-live.md").read_text(encoding="utf-8")
+    section = guide[guide.index("## 8. Several replicas"):]
+    assert "**Replay protection is per replica.**" in section
+    assert "One\n    process's memory" in (ROOT / "bot" / "server.py").read_text(encoding="utf-8")
