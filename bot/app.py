@@ -13,10 +13,8 @@ typed, and the user is told, in their language, with that number.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-import os
 import re
 import threading
 import time
@@ -31,7 +29,7 @@ from bot.edge import Edge
 from bot.gateway import Gateway
 from bot.logs import error_classes, incident
 from bot.prometheus import observe as observe_answer
-from bot.logs import install as install_safe_logging
+from bot.settings import OAUTH_VARIABLES, refuse_oauth
 from commands.context import Request
 from commands.dispatch import COMMANDS, answer, language_of_locale, reads_only
 from commands.i18n import LANGUAGES, N_, Translator
@@ -125,17 +123,6 @@ class Bot:
         lane = self.fast if request.command in FAST_COMMANDS else self.answers
         lane.submit(self.guarded, f"answering {request.command}", request.user_id, tell,
                     self._answer, request, response_url, body.get("trigger_id"))
-
-    def command(self, body: dict) -> None:
-        """Answer a slash command here and now (the listeners use ``take_command``)."""
-        request = Request(body["command"], body.get("text", ""), body["user_id"],
-                          body["channel_id"], None)
-        response_url = body.get("response_url")
-        self.guarded(f"answering {request.command}", request.user_id,
-                     lambda reply: self.gateway.respond(response_url, reply) if response_url
-                     else self.gateway.deliver(reply, channel=request.channel_id,
-                                               user=request.user_id, response_url=None),
-                     self._answer, request, response_url, body.get("trigger_id"))
 
     def _answer(self, request: Request, response_url: str | None, trigger_id: str | None):
         request = dataclasses.replace(request, locale=self.locale(request.user_id))
@@ -353,49 +340,49 @@ class Bot:
             remove_channel_member(session, event["channel"], event["user"])
 
 
-# What slack-bolt reads from the environment when an argument is None or empty: a signing
-# secret, a bot token, a verification token, and SLACK_CLIENT_ID with SLACK_CLIENT_SECRET, with
-# which it switches to the OAuth flow and drops the bot token. teampuls passes its settings.
-BOLT_ENVIRONMENT = ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "SLACK_VERIFICATION_TOKEN",
-                    "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SCOPES",
-                    "SLACK_USER_SCOPES", "SLACK_REDIRECT_URI", "SLACK_INSTALL_PATH",
-                    "SLACK_REDIRECT_URI_PATH")
-_ENVIRONMENT_LOCK = threading.Lock()
+class _TokenFromClient(logging.Filter):
+    """slack-bolt reads SLACK_BOT_TOKEN from the environment whenever no token is passed, and
+    warns that it goes unused when a client is given too: the client (with the settings' token)
+    is what it uses, so that warning says nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
-@contextlib.contextmanager
-def _bolt_sees_no_environment():
-    """slack-bolt has no argument that stops it reading the environment, so the variables it
-    reads are out of the environment while the app is made (the entry point read them
-    already, into the settings), and back after."""
-    with _ENVIRONMENT_LOCK:
-        saved = {name: os.environ.pop(name) for name in BOLT_ENVIRONMENT if name in os.environ}
-        try:
-            yield
-        finally:
-            os.environ.update(saved)
-
-
-def create_app(edge: Edge, gateway: Gateway, drawing: Drawing | None = None) -> tuple[App, Bot]:
+def create_app(edge: Edge, gateway: Gateway, drawing: Drawing | None = None, *,
+               requests_checked: bool = False) -> tuple[App, Bot]:
     """The bolt app and what its listeners share; ``drawing`` draws charts on worker processes
-    (without it, on the answer threads). Every value bolt uses comes from the settings."""
-    install_safe_logging()
+    (without it, on the answer threads). Every value bolt uses comes from the settings.
+
+    ``requests_checked``: every request reaches the app through ``bot.server.wsgi_app``, which
+    checks its signature and timestamp (on the injected clock) and refuses replays, or through
+    Socket Mode, whose requests bolt does not verify anyway; bolt then checks no signature a
+    second time. Otherwise (anything that dispatches to the app itself) bolt verifies each
+    request with the signing secret."""
     settings = edge.settings
     bot = Bot(edge, gateway, drawing)
-    with _bolt_sees_no_environment():
-        app = App(
-            name="teampuls",
-            client=gateway.client,
-            signing_secret=settings.slack_signing_secret,
-            verification_token="",
-            request_verification_enabled=bool(settings.slack_signing_secret),
-            token_verification_enabled=False,  # checked once at start-up with auth.test
-            listener_executor=ThreadPoolExecutor(ACK_WORKERS, thread_name_prefix="teampuls-ack"),
-            process_before_response=False,
-            logger=logging.getLogger("slack_bolt"),
-        )
-    if app.oauth_flow is not None or app.installation_store is not None:  # pragma: no cover
-        raise RuntimeError("slack-bolt set up an OAuth flow; teampuls uses its bot token")
+    bolt_log = logging.getLogger("slack_bolt")
+    if not any(isinstance(f, _TokenFromClient) for f in bolt_log.filters):
+        bolt_log.addFilter(_TokenFromClient())
+    # Every value bolt would otherwise take from the environment is given: the signing secret
+    # (a string, never None), the client with the bot token, no OAuth settings (the entry point
+    # refuses SLACK_CLIENT_ID and SLACK_CLIENT_SECRET: teampuls serves one workspace).
+    app = App(
+        name="teampuls",
+        client=gateway.client,
+        signing_secret=settings.slack_signing_secret or "",
+        verification_token="",
+        request_verification_enabled=(bool(settings.slack_signing_secret)
+                                      and not requests_checked),
+        token_verification_enabled=False,  # checked once at start-up with auth.test
+        listener_executor=ThreadPoolExecutor(ACK_WORKERS, thread_name_prefix="teampuls-ack"),
+        process_before_response=False,
+        logger=bolt_log,
+    )
+    if app.oauth_flow is not None or app.installation_store is not None:
+        refuse_oauth(dict.fromkeys(OAUTH_VARIABLES, ""))  # the entry point refuses them first
 
     def on_command(ack, body):
         ack()

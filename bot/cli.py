@@ -31,9 +31,10 @@ def _known_errors() -> tuple[type[Exception], ...]:
     from bot.settings import SettingsError
     from metrics.posting_schedule import ScheduleError
     from metrics.weeks import WeekError
-    from storage.errors import DatabaseError, SeriesFileError, TeamError
+    from storage.errors import CitizenRefError, DatabaseError, SeriesFileError, TeamError
 
-    return SettingsError, DatabaseError, TeamError, WeekError, ScheduleError, SeriesFileError
+    return (SettingsError, DatabaseError, TeamError, WeekError, ScheduleError, SeriesFileError,
+            CitizenRefError)
 
 
 class _Group(click.Group):
@@ -564,8 +565,13 @@ def _run(ctx: click.Context, port: int, host: str, started: dict) -> None:
         serve_socket_mode,
     )
 
+    import os
+
+    from bot.settings import refuse_oauth
+
     edge = _edge(ctx)
     settings = edge.settings
+    refuse_oauth(os.environ)  # slack-bolt reads them; teampuls serves one workspace
     from bot.logs import configure
 
     configure(settings.log_level, settings.log_format)
@@ -579,7 +585,8 @@ def _run(ctx: click.Context, port: int, host: str, started: dict) -> None:
     sys.setswitchinterval(ACK_SWITCH_INTERVAL)
     with started["shutdown"].deferred():
         drawing = started["drawing"] = Drawing(workers())
-    app, bot = create_app(edge, Gateway(client), drawing)
+    # HTTP requests are checked by bot.server.wsgi_app; Socket Mode's need no signature.
+    app, bot = create_app(edge, Gateway(client), drawing, requests_checked=True)
     started["pools"] = (bot.answers, bot.fast)
     threading.Thread(target=bot.sync_members_logged, name="teampuls-members", daemon=True).start()
     bot.answers.submit(bot.warm_kpis)
@@ -722,9 +729,12 @@ def citizen_erase(ctx, ref: str, yes: bool) -> None:
     from storage.kpi_refresh import refresh_team_weeks
     from storage.shadow import import_turn
 
-    if not yes:
-        click.confirm(f"Erase everything about {ref}? This cannot be undone", abort=True)
     edge = _edge(ctx)
+    if not yes:
+        with edge.reads.begin() as session:
+            redacted = goals.texts_to_redact(session, ref)
+        click.confirm(f"Erase everything about {ref} and redact {redacted} mentions in other "
+                      "texts? This cannot be undone", abort=True)
     # Imports build visits anew beside the table (storage.shadow): an erase waits for one.
     with import_turn(edge.engine), edge.sessions.begin() as session:
         erased = goals.erase_citizen(session, ref)

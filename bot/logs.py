@@ -22,6 +22,7 @@ import re
 import secrets
 import threading
 import traceback
+from collections.abc import Iterator
 
 OURS = ("bot", "commands", "storage", "metrics", "charts", "teampuls", "benchmarks")
 # Libraries whose messages carry no request content: waitress logs connections and queue
@@ -39,15 +40,30 @@ def incident() -> str:
     return secrets.token_hex(4)
 
 
-def error_classes(error: BaseException) -> str:
-    """``OperationalError < sqlite3.OperationalError``: the classes of an exception's chain."""
-    names, seen, current = [], set(), error
+_CAUSE = "The above exception was the direct cause of the following exception:"
+_CONTEXT = "During handling of the above exception, another exception occurred:"
+
+
+def _chain(error: BaseException) -> Iterator[tuple[BaseException, str]]:
+    """An exception and the ones it was raised from or during, newest first, each with the
+    line Python prints above the next newer one ("" for the first); a cycle ends it."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    link = ""
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        names.append(_class_name(type(current)))
-        current = current.__cause__ or (None if current.__suppress_context__
-                                        else current.__context__)
-    return " < ".join(names)
+        yield current, link
+        if current.__cause__ is not None:
+            current, link = current.__cause__, _CAUSE
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current, link = current.__context__, _CONTEXT
+        else:
+            current = None
+
+
+def error_classes(error: BaseException) -> str:
+    """``OperationalError < sqlite3.OperationalError``: the classes of an exception's chain."""
+    return " < ".join(_class_name(type(current)) for current, _link in _chain(error))
 
 
 def _class_name(kind: type) -> str:
@@ -59,21 +75,7 @@ def _class_name(kind: type) -> str:
 def withheld_traceback(error: BaseException) -> str:
     """A traceback as Python prints it, with each exception's message left out."""
     parts: list[str] = []
-    seen: set[int] = set()
-    current: BaseException | None = error
-    chain: list[tuple[BaseException, str]] = []
-    link = ""
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        chain.append((current, link))
-        if current.__cause__ is not None:
-            current, link = current.__cause__, ("The above exception was the direct cause of "
-                                                "the following exception:")
-        elif current.__context__ is not None and not current.__suppress_context__:
-            current, link = current.__context__, ("During handling of the above exception, "
-                                                  "another exception occurred:")
-        else:
-            current = None
+    chain = list(_chain(error))
     for exception, link in reversed(chain):
         frames = traceback.StackSummary.extract(traceback.walk_tb(exception.__traceback__),
                                                 capture_locals=False)

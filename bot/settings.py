@@ -149,6 +149,21 @@ class Settings:
         )
 
 
+OAUTH_VARIABLES = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+
+
+def refuse_oauth(environ: Mapping[str, str]) -> None:
+    """teampuls serves one workspace with its bot token. With SLACK_CLIENT_ID and
+    SLACK_CLIENT_SECRET in the environment (even empty) slack-bolt would switch to installing
+    the app through OAuth and drop the token: refused, naming them."""
+    found = [name for name in OAUTH_VARIABLES if name in environ]
+    if found:
+        raise SettingsError(
+            f"{' and '.join(found)} {'is' if len(found) == 1 else 'are'} set: teampuls serves "
+            "one workspace with SLACK_BOT_TOKEN and does not install through OAuth; remove "
+            f"{' and '.join(OAUTH_VARIABLES)} from the environment and the env file")
+
+
 def _whole_above_zero(raw: Mapping[str, str], name: str, unit: str) -> int:
     try:
         value = int(raw[name])

@@ -33,18 +33,23 @@ def check(kind: str, values: dict[str, str | None], tr: Translator) -> dict[str,
     from storage import goals
 
     try:
-        if kind == "goal":
-            goals.GoalInput(values.get("citizen_ref") or "", values.get("what_matters") or "",
-                            values.get("goal") or "", values.get("follow_up_by") or "",
-                            _date(values.get("reassess_on"))).cleaned()
-        elif kind == "followup":
-            goals.clean_text("text", values.get("text") or "")
-            goals.clean_text("responsible", values.get("responsible") or "", limit=32)
-            if _date(values.get("due_on")) is None:
-                raise goals.GoalInputError("due_on", "Please fill this in.")
+        _parse(kind, values).cleaned()
     except goals.GoalInputError as error:
         return {error.field: tr(error.message).format(**error.params)}
     return {}
+
+
+def _parse(kind: str, values: dict[str, str | None]):
+    """A form's answers as the storage layer's input (a ``GoalInput`` or ``FollowUpInput``), not
+    yet checked: ``cleaned()`` checks them."""
+    from storage import goals
+
+    if kind == "goal":
+        return goals.GoalInput(values.get("citizen_ref") or "", values.get("what_matters") or "",
+                               values.get("goal") or "", values.get("follow_up_by") or "",
+                               _date(values.get("reassess_on")))
+    return goals.FollowUpInput(values.get("text") or "", values.get("responsible") or "",
+                               _date(values.get("due_on")))
 
 
 def submit(kind: str, state: dict[str, str], values: dict[str, str | None],
@@ -68,21 +73,17 @@ def _save(kind: str, state: dict[str, str], values: dict[str, str | None], team:
     from storage import goals
 
     tr, user = ctx.tr, ctx.request.user_id
+    data = _parse(kind, values)
     if kind == "goal":
-        data = goals.GoalInput(values.get("citizen_ref") or "", values.get("what_matters") or "",
-                               values.get("goal") or "", values.get("follow_up_by") or "",
-                               _date(values.get("reassess_on")))
         if state.get("goal"):
             goal = goals.edit_goal(ctx.session, user, int(state["goal"]), data, ctx.now)
             return Reply(tr("Goal #{id} is saved.").format(id=goal.id))
         goal = goals.create_goal(ctx.session, user, team.id, data, ctx.now)
         return Reply(tr("Goal #{id} is saved. /goal list shows the team's goals.")
                      .format(id=goal.id))
-    due = _date(values.get("due_on"))
-    if due is None:
-        raise goals.GoalInputError("due_on", "Please fill this in.")
-    added = goals.add_follow_up(ctx.session, user, team.id, values.get("text") or "",
-                                values.get("responsible") or "", due, ctx.now,
+    data = data.cleaned()
+    added = goals.add_follow_up(ctx.session, user, team.id, data.text, data.responsible,
+                                data.due_on, ctx.now,
                                 goal_id=int(state["goal"]) if state.get("goal") else None)
     return Reply(tr("Follow-up #{id} for <@{user}>, due {date}.").format(
         id=added.id, user=added.responsible, date=added.due_on.isoformat()))

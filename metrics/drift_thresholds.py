@@ -27,8 +27,7 @@ def _table(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = len(next(iter(rates.values())))
     thresholds = first + step * np.arange(n)
     # A rate of 0 (no alert in the simulation) is taken as a tenth of one alert.
-    floor = 0.1 / (drift_rates.SERIES_YEARS if hasattr(drift_rates, "SERIES_YEARS")
-                   else 3000)
+    floor = 0.1 / drift_rates.SERIES_YEARS
     logs = np.log(np.maximum(np.array([rates[g] for g in grid], dtype=float), floor))
     return grid, thresholds, logs
 

@@ -23,3 +23,8 @@ class TeamError(ValueError):
 class SeriesFileError(ValueError):
     """A series file (``drift scan``, ``forecast``) that cannot be read; the message names the
     file and every bad line and column."""
+
+
+class CitizenRefError(ValueError):
+    """A citizen reference that ``citizen export`` or ``citizen erase`` cannot act on (blank, or
+    for erasure not stored anywhere); the message says why."""

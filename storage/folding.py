@@ -15,6 +15,10 @@ import unicodedata
 
 # The minus sign; dash punctuation (Unicode category Pd) folds to "-" as well.
 EXTRA_DASHES = "\u2212"
+# Characters that break a line (str.splitlines' line boundaries between words), and the tab:
+# they separate like a space, so a number split across lines is still seen whole.
+EXTRA_SPACES = "\t\n\r\v\f\x85\u2028\u2029"
+_ASCII_SPACES = str.maketrans({c: " " for c in EXTRA_SPACES if c.isascii()})
 # Where the characters that matter here live: the Basic Multilingual Plane, and beyond it the
 # format characters (tags, musical and Egyptian format controls) and the digits that NFKC turns
 # into 0-9 (mathematical and segmented digits).
@@ -33,8 +37,9 @@ def _code_points():
 @functools.cache
 def _folding_table() -> dict[int, str | None]:
     """After NFKC: format characters (Cf: zero-width space and joiners, word joiner, BOM, soft
-    hyphen, direction marks, tags) go, spaces (Zs, and tab) become " " and dashes "-"."""
-    table: dict[int, str | None] = {ord("\t"): " "}
+    hyphen, direction marks, tags) go, spaces (Zs, tab and line breaks) become " " and dashes
+    "-"."""
+    table: dict[int, str | None] = {ord(c): " " for c in EXTRA_SPACES}
     for code in _code_points():
         category = unicodedata.category(chr(code))
         if category == "Cf":
@@ -49,10 +54,10 @@ def _folding_table() -> dict[int, str | None]:
 
 
 def fold(text: str) -> str:
-    """``text`` in NFKC, without invisible characters, every space variant a space and every
-    dash a hyphen-minus."""
-    if text.isascii():  # NFKC leaves ASCII alone, and the table only touches tabs in it
-        return text.replace("\t", " ")
+    """``text`` in NFKC, without invisible characters, every space variant (line breaks too) a
+    space and every dash a hyphen-minus."""
+    if text.isascii():  # NFKC leaves ASCII alone, and the table only touches tabs and breaks
+        return text.translate(_ASCII_SPACES)
     return unicodedata.normalize("NFKC", text).translate(_folding_table())
 
 

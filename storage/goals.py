@@ -118,6 +118,20 @@ class GoalInput:
                          self.reassess_on)
 
 
+@dataclass(frozen=True)
+class FollowUpInput:
+    text: str
+    responsible: str  # Slack user id
+    due_on: dt.date | None
+
+    def cleaned(self) -> FollowUpInput:
+        text = clean_text("text", self.text)
+        responsible = clean_text("responsible", self.responsible, limit=32)
+        if self.due_on is None:
+            raise GoalInputError("due_on", "Please fill this in.")
+        return FollowUpInput(text, responsible, self.due_on)
+
+
 # -- goals ------------------------------------------------------------------------------------
 
 def create_goal(session: Session, user: str, team_id: int, data: GoalInput,
@@ -213,11 +227,12 @@ def add_follow_up(session: Session, user: str, team_id: int, text: str, responsi
         if goal.team_id != team_id:
             raise NotFound(goal_id)
         citizen_ref = citizen_ref or goal.citizen_ref
+    data = FollowUpInput(text, responsible, due_on).cleaned()
     follow_up = FollowUp(team_id=team_id, goal_id=goal_id,
                          citizen_ref=clean_ref(citizen_ref) if citizen_ref else None,
-                         kind="task", text=clean_text("text", text),
-                         responsible=clean_text("responsible", responsible, limit=32),
-                         due_on=due_on, state="open", created_by=user, created_at=_utc(now))
+                         kind="task", text=data.text, responsible=data.responsible,
+                         due_on=data.due_on, state="open", created_by=user,
+                         created_at=_utc(now))
     session.add(follow_up)
     session.flush()
     audit(session, now, user, "create", "follow_up", follow_up.id, team_id)
@@ -384,7 +399,10 @@ class CitizenSearch:
 
         self.key = fold(ref).strip()
         if not self.key:
-            raise ValueError("an empty citizen reference")
+            from storage.errors import CitizenRefError
+
+            raise CitizenRefError("the citizen reference is empty or holds only invisible "
+                                  "characters")
         self._fold = fold
         self._pattern = lookalike(self.key)
 
@@ -455,14 +473,20 @@ def _mentions(session: Session, search: CitizenSearch, skip_goals: set[int],
     return found
 
 
+def _stored(session: Session, search: CitizenSearch) -> set[str]:
+    """The citizen's references as stored (under any look-alike) in goals, follow-ups, visits
+    and goal history."""
+    return {*search.refs(session, select(Goal.citizen_ref)),
+            *search.refs(session, select(FollowUp.citizen_ref)),
+            *search.refs(session, select(Visit.citizen_ref)),
+            *(value for column in (GoalChange.old_value, GoalChange.new_value)
+              for value in search.refs(session, select(column).where(
+                  GoalChange.field == "citizen_ref")))}
+
+
 def _own(session: Session, search: CitizenSearch) -> tuple[list[str], list[int], list[int]]:
     """The citizen's references as stored (under any look-alike), goal ids and follow-up ids."""
-    refs = sorted({search.key, *search.refs(session, select(Goal.citizen_ref)),
-                   *search.refs(session, select(FollowUp.citizen_ref)),
-                   *search.refs(session, select(Visit.citizen_ref)),
-                   *(value for column in (GoalChange.old_value, GoalChange.new_value)
-                     for value in search.refs(session, select(column).where(
-                         GoalChange.field == "citizen_ref")))})
+    refs = sorted({search.key, *_stored(session, search)})
     goal_ids = list(session.scalars(select(Goal.id).where(Goal.citizen_ref.in_(refs))
                                     .order_by(Goal.id)))
     follow_up_ids = list(session.scalars(select(FollowUp.id).where(or_(
@@ -504,11 +528,31 @@ def _mention(kind: str, row, field: str) -> dict:
     return {"in": kind, **_row(row, where), "text_field": field, "text": getattr(row, field)}
 
 
+def _erasable(session: Session, ref: str) -> CitizenSearch:
+    """The search for a citizen that is stored as a reference somewhere: mentions of anything
+    else (a typo, a word) are not redacted."""
+    search = CitizenSearch(ref)
+    if not _stored(session, search):
+        from storage.errors import CitizenRefError
+
+        raise CitizenRefError(f"no goal, follow-up or visit has the citizen reference {ref!r} "
+                              "(or a look-alike of it): nothing erased")
+    return search
+
+
+def texts_to_redact(session: Session, ref: str) -> int:
+    """How many texts outside the citizen's own records ``erase_citizen`` would redact."""
+    search = _erasable(session, ref)
+    _refs, goal_ids, follow_up_ids = _own(session, search)
+    return len(_mentions(session, search, set(goal_ids), set(follow_up_ids)))
+
+
 def erase_citizen(session: Session, ref: str) -> dict[str, int]:
     """Delete everything about one citizen (under any look-alike of the reference) and redact
     their mentions in other texts; returns how many rows of each kind went, how many texts
-    were redacted, and the team-weeks whose visits changed (their KPIs must be recomputed)."""
-    search = CitizenSearch(ref)
+    were redacted, and the team-weeks whose visits changed (their KPIs must be recomputed).
+    A reference that is not stored anywhere is refused (``CitizenRefError``)."""
+    search = _erasable(session, ref)
     refs, goal_ids, follow_up_ids = _own(session, search)
     weeks = {(team, week) for team, week in session.execute(
         select(Visit.team_id, Visit.week).where(Visit.citizen_ref.in_(refs)).distinct())}

@@ -13,9 +13,8 @@ import pandas as pd
 
 from metrics import weeks
 from storage.csv_output import write_csv
+from storage.error_cap import ErrorCap
 from storage.errors import SeriesFileError
-
-MAX_ERRORS = 100  # named one by one, as an import names its errors; the others are counted
 
 
 def read_series(path: pathlib.Path, columns: tuple[str, ...] = ("team", "metric", "week",
@@ -33,7 +32,7 @@ def read_series(path: pathlib.Path, columns: tuple[str, ...] = ("team", "metric"
     if missing:
         raise SeriesFileError(f"{path}: the header lacks {', '.join(missing)} "
                               f"(it needs {', '.join(columns)})")
-    errors = _Errors()
+    errors = ErrorCap()
     week_index: list[int | None] = []
     values: list[float | None] = []
     value_column = columns[-1]
@@ -42,20 +41,20 @@ def read_series(path: pathlib.Path, columns: tuple[str, ...] = ("team", "metric"
         try:
             week_index.append(weeks.parse(record["week"]))
         except weeks.WeekError as error:
-            errors.append(f"{path}:{number}: column week: {error}")
+            errors.add(f"{path}:{number}: column week: {error}")
             week_index.append(None)
         text = record[value_column].strip().replace(",", ".") if record[value_column] else ""
         try:
             values.append(float(text) if text else None)
         except ValueError:
-            errors.append(f"{path}:{number}: column {value_column}: {record[value_column]!r} "
+            errors.add(f"{path}:{number}: column {value_column}: {record[value_column]!r} "
                           "is not a number")
             values.append(None)
         if not record["team"].strip():
-            errors.append(f"{path}:{number}: column team: empty")
+            errors.add(f"{path}:{number}: column team: empty")
         if known_metrics is not None and "metric" in record and \
                 record["metric"].strip() not in known_metrics:
-            errors.append(f"{path}:{number}: column metric: {record['metric']!r} is not one of "
+            errors.add(f"{path}:{number}: column metric: {record['metric']!r} is not one of "
                           f"{', '.join(known_metrics)}")
     keys = [c for c in columns if c != value_column]
     out = frame[list(keys)].apply(lambda c: c.str.strip())
@@ -63,29 +62,14 @@ def read_series(path: pathlib.Path, columns: tuple[str, ...] = ("team", "metric"
     out[value_column] = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
     duplicated = out.duplicated(subset=keys, keep=False) & out["week"].notna()
     lines = duplicated[duplicated].index + 2
-    for number in lines[:MAX_ERRORS]:
-        errors.append(f"{path}:{number}: the same {', '.join(keys)} as another line")
-    errors.count += max(len(lines) - MAX_ERRORS, 0)
-    if errors.count:
-        more = f"\n… and {errors.count - len(errors.listed):,} more errors in 1 file(s)" \
-            if errors.count > len(errors.listed) else ""
-        raise SeriesFileError(f"{errors.count:,} problem(s) in {path}:\n"
-                              + "\n".join(errors.listed) + more)
+    for number in lines[:errors.limit]:
+        errors.add(f"{path}:{number}: the same {', '.join(keys)} as another line")
+    errors.count(max(len(lines) - errors.limit, 0))
+    if errors:
+        raise SeriesFileError(f"{errors.total:,} problem(s) in {path}:\n"
+                              + "\n".join(errors.lines()))
     out["week"] = out["week"].astype(int)
     return out
-
-
-class _Errors:
-    """The first MAX_ERRORS problems of a file, and the count of all."""
-
-    def __init__(self):
-        self.listed: list[str] = []
-        self.count = 0
-
-    def append(self, message: str) -> None:
-        self.count += 1
-        if len(self.listed) < MAX_ERRORS:
-            self.listed.append(message)
 
 
 def write_alerts(frame: pd.DataFrame, path: pathlib.Path) -> None:

@@ -74,9 +74,9 @@ class Cli:
     def __init__(self, edge: Edge):
         self.edge = edge
 
-    def __call__(self, *args: str, ok: bool = True):
+    def __call__(self, *args: str, ok: bool = True, input: str | None = None):
         result = CliRunner().invoke(teampuls, [str(a) for a in args], obj=self.edge,
-                                    catch_exceptions=False)
+                                    catch_exceptions=False, input=input)
         if ok and result.exit_code != 0:
             raise AssertionError(f"teampuls {' '.join(map(str, args))} failed "
                                  f"({result.exit_code}):\n{result.output}{result.stderr}")

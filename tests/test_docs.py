@@ -247,8 +247,20 @@ def test_the_container_and_the_systemd_unit_start_teampuls_run_with_real_options
         assert path == ["run"], words
         known = {o for p in command.params for o in p.opts}
         assert all(w in known for w in rest if w.startswith("-")), words
+    # The unit leaves the address to TEAMPULS_HTTP_HOST in its env file, as the guide says.
+    assert "--host" not in exec_start
+    guide = (ROOT / "docs" / "going-live.md").read_text(encoding="utf-8")
+    assert "`TEAMPULS_HTTP_HOST` in `/etc/teampuls/teampuls.env`" in guide
     port = cmd[cmd.index("--port") + 1]
     assert f"EXPOSE {port}" in dockerfile and f"127.0.0.1:{port}/healthz" in dockerfile
     assert "/healthz" in (ROOT / "bot" / "server.py").read_text(encoding="utf-8")
     compose = (ROOT / "compose.yaml").read_text(encoding="utf-8")
     assert f":{port}:{port}" in compose and "build: ." in compose
+
+
+def test_the_guide_states_that_replay_protection_is_per_replica():
+    """bot.server.SeenRequests is one process's memory: the replicas section says so."""
+    guide = (ROOT / "docs" / "going-live.md").read_text(encoding="utf-8")
+    section = guide[guide.index("## 8. Several replicas"):]
+    assert "**Replay protection is per replica.**" in section
+    assert "One\n    process's memory" in (ROOT / "bot" / "server.py").read_text(encoding="utf-8")

@@ -81,6 +81,54 @@ def test_one_off_bursts_of_sick_episodes_are_left_out_but_a_lasting_rise_counts(
     # (counted, capped at 3 each, the two bursts would have added up to an alert at row 62)
 
 
+def test_a_crossing_that_is_not_an_alert_does_not_silence_the_series():
+    increments = np.ones((30, 1))
+    never = np.zeros((30, 1), dtype=bool)
+    dropped = []
+
+    def accept(row, column, start):
+        if row < 5:  # e.g. its weeks were not worse on average
+            dropped.append(row)
+            return False
+        return True
+
+    crossings = drift.cusum(increments, np.full((30, 1), 2.5), never, accept=accept)
+    assert dropped == [2, 3, 4]
+    # The statistic ran on: the alert comes at once, from the same start, not 8 weeks later.
+    assert [(c.row, c.start_row) for c in crossings][:2] == [(5, 0), (5 + drift.QUIET_WEEKS + 3,
+                                                                      5 + drift.QUIET_WEEKS + 1)]
+
+
+def test_weeks_without_enough_history_neither_alert_nor_quiet_the_series():
+    counts = np.ones((100, 1))
+    counts[54:] = 4.0  # a rise while the series has no history yet (watched from row 58)
+    watched = (np.arange(100) >= 58)[:, None]
+    crossings, _info = drift.detect_counts(counts, np.ones_like(counts),
+                                           lambda expected: np.full(expected.shape, 0.5),
+                                           watched=watched)
+    assert (crossings[0].row, crossings[0].start_row) == (58, 58)
+    unwatched, _info = drift.detect_counts(counts, np.ones_like(counts),
+                                           lambda expected: np.full(expected.shape, 0.5))
+    assert unwatched[0].row < 58  # (which would have quieted it until row 64 or so)
+
+
+def test_no_alert_stands_on_fewer_weeks_than_min_history():
+    rng = np.random.default_rng(5)
+    values = rng.normal(0.08, 0.01, (156, 20))
+    values[:100, 3] = np.nan  # a team that joined late
+    values[110:, 3] += 0.05
+    values[60:, 4] += 0.04
+    counts = rng.poisson(1.0, size=(156, 20)).astype(float)
+    counts[:100, 3] = np.nan
+    counts[105:, 3] = rng.poisson(4.0, size=51)
+    alerts = drift.scan(pd.concat([_tidy("sick_leave", values), _tidy("sick_episodes", counts)]))
+    assert {a.team for a in alerts} >= {"T04"}
+    for a in alerts:
+        history = (values if a.metric == "sick_leave" else counts)[:a.start_week - FIRST,
+                                                                  int(a.team[1:])]
+        assert np.isfinite(history).sum() >= drift.MIN_HISTORY, a
+
+
 def test_drift_scan_writes_the_contracts_alerts(cli, tmp_path):
     rng = np.random.default_rng(4)
     values = 0.05 + rng.normal(0, 0.008, size=(120, 5))
@@ -108,6 +156,17 @@ def test_drift_scan_names_every_bad_line(cli, tmp_path):
                      "bad.csv:5: the same"):
         assert expected in result.stderr, result.stderr
     assert not (tmp_path / "a.csv").exists()
+
+
+def test_drift_scan_lists_the_first_errors_and_counts_the_others(cli, tmp_path):
+    rows = "".join(f"A,sick_leave,2026-W47,x{i}\n" for i in range(130))  # 130 bad values
+    (tmp_path / "bad.csv").write_text("team,metric,week,value\n" + rows, encoding="utf-8")
+    result = cli("drift", "scan", tmp_path / "bad.csv", "--out", tmp_path / "a.csv", ok=False)
+    listed = [line for line in result.stderr.splitlines() if ": column value:" in line]
+    assert len(listed) == 100 and "bad.csv:101: column value" in listed[-1]
+    # and the 130 lines with the same team, metric and week: 260 in all, 100 listed
+    assert "260 problem(s)" in result.stderr
+    assert "… and 160 more errors in 1 file(s)" in result.stderr
 
 
 def test_temps_that_only_cover_sick_leave_do_not_alert_but_temps_beyond_it_do():

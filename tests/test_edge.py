@@ -15,6 +15,8 @@ import hmac
 import json
 import logging
 import os
+import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -59,8 +61,9 @@ def _signed_headers(body: bytes, content_type: str, stamp: str | None = None,
 class Http:
     """The app behind ``bot.server.http_server`` on 127.0.0.1, spoken to over a socket."""
 
-    def __init__(self, slack_app: SlackApp):
-        self.server = http_server(slack_app.app, slack_app.edge.settings, "127.0.0.1", 0)
+    def __init__(self, slack_app: SlackApp, **options):
+        self.server = http_server(slack_app.app, slack_app.edge.settings, "127.0.0.1", 0,
+                                  **options)
         self.port = self.server.effective_port
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -271,24 +274,44 @@ def test_the_bot_listens_on_127_0_0_1_unless_told_otherwise(standin, database_ur
            if not k.startswith(("SLACK_", "TEAMPULS_", "DATABASE_URL"))}
     env.update(DATABASE_URL=database_url, SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET,
                SLACK_API_BASE_URL=standin.base_url)
-    out = tmp_path / "run.log"
-    with out.open("w") as log_file:
-        process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--port", str(port)],
-                                   env=env, cwd=tmp_path, stdout=log_file,
-                                   stderr=subprocess.STDOUT)
+    process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--port", str(port)],
+                               env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:  # until the child's output ends
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
+        seen: list[str] = []
         deadline = time.monotonic() + 60
-        while "teampuls listens on" not in out.read_text():
-            assert process.poll() is None and time.monotonic() < deadline, out.read_text()
-            time.sleep(0.1)
-        assert f"listens on http://127.0.0.1:{port}/slack/events" in out.read_text()
+        while not (seen and "teampuls listens on" in seen[-1]):
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError("no 'listens on' within 60 s:\n" + "".join(seen)) from None
+            assert line is not None, "the bot ended:\n" + "".join(seen)
+            seen.append(line)
+        assert f"listens on http://127.0.0.1:{port}/slack/events" in seen[-1]
     finally:
-        process.terminate()
+        # The bot and the chart workers it started: every process of its session ends, and
+        # with the last one its output (the reader ends then).
+        os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:  # pragma: no cover
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        reader.join(timeout=10)
+        if reader.is_alive():  # pragma: no cover - a worker outlived SIGTERM
+            os.killpg(process.pid, signal.SIGKILL)
+            reader.join(timeout=10)
+        assert not reader.is_alive()
+        process.stdout.close()
 
 
 @pytest.mark.parametrize("case", [
@@ -324,17 +347,47 @@ def test_malformed_requests_get_a_4xx_and_one_log_line(http, caplog, case):
     assert len(warnings) == 1 and "Traceback" not in caplog.text, caplog.text
 
 
-def test_a_replayed_request_is_answered_but_not_acted_on_again(http, standin, slack):
+def test_a_replayed_request_is_answered_but_not_acted_on_again(http, standin, slack,
+                                                                 caplog):
     body = _command_body("/followup", f"add B-10442 <@{MEMBER2}|mette> 25.11 ring", standin)
     headers = _signed_headers(body.encode(), "application/x-www-form-urlencoded")
     assert http.post(body.encode(), headers)[0] == 200
     standin.wait_for(lambda: standin.responses.get("cmd") or standin.of("chat.postEphemeral"))
-    assert http.post(body.encode(), headers)[0] == 200  # the same request, again
-    # A request after the replay is answered; by then the replay would have been too.
-    slack.command("/followup", "list")
+    with slack.edge.sessions.begin() as session:
+        assert session.scalar(select(func.count()).select_from(FollowUp)) == 1
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot.server"):
+        assert http.post(body.encode(), headers) == (200, b"")  # the same request, again
+    # The server answered it without handing it to the app (it logs that before answering).
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.server"] == [
+        f"a request signed at {headers['X-Slack-Request-Timestamp']} came again; answered "
+        "without acting"]
+    slack.command("/followup", "list")  # the app itself still answers
     standin.wait_for(lambda: len(standin.of("chat.postEphemeral")) == 2)
     with slack.edge.sessions.begin() as session:
         assert session.scalar(select(func.count()).select_from(FollowUp)) == 1
+
+
+def test_behind_the_http_server_a_signature_is_checked_once_on_the_servers_clock(
+        edge, teams, standin):  # noqa: F811
+    """The server checks each signature against its own (injected) clock; bolt, set up as
+    ``teampuls run`` sets it up, checks none again (it would on the real clock, an hour off)."""
+    from tests.conftest import Clock
+
+    made = SlackApp(edge, standin, Clock(NOW), requests_checked=True)
+    hour_ago = time.time() - 3600
+    http = Http(made, clock=lambda: hour_ago)
+    try:
+        body = _command_body("/followup", "list", standin)
+        status, _ = http.signed(body, stamp=str(int(hour_ago)))
+        assert status == 200
+        standin.wait_for(lambda: standin.responses.get("cmd")
+                         or standin.of("chat.postEphemeral"))
+        # A timestamp current on the real clock is five minutes off the server's: refused.
+        assert http.signed(body)[0] == 401
+    finally:
+        http.close()
+        made.bot.shutdown(wait=True)
 
 
 # -- acknowledging in time --------------------------------------------------------------------
@@ -419,22 +472,36 @@ def test_buttons_and_the_app_home_tell_the_user_about_a_failure(slack, standin):
 
 # -- bolt and the environment -----------------------------------------------------------------
 
-def test_bolt_ignores_slack_variables_in_the_environment(edge, teams, standin, monkeypatch):
+def test_bolt_ignores_slack_variables_in_the_environment(edge, teams, standin, monkeypatch,
+                                                         caplog):
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "another-secret")
-    monkeypatch.setenv("SLACK_CLIENT_ID", "1234.5678")
-    monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret")
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
     from tests.conftest import Clock
 
-    made = SlackApp(edge, standin, Clock(NOW))
+    with caplog.at_level(logging.INFO):
+        made = SlackApp(edge, standin, Clock(NOW))
     try:
         assert made.app.oauth_flow is None and made.app.installation_store is None
-        assert os.environ["SLACK_CLIENT_ID"] == "1234.5678"  # put back
-        assert made.command("/goal", "list").status == 200
+        assert os.environ["SLACK_BOT_TOKEN"] == "xoxb-from-the-environment"  # untouched
+        assert made.command("/goal", "list").status == 200  # signed with the settings' secret
         (answered,) = standin.wait_for(lambda: standin.of("chat.postEphemeral"))
         assert answered.answer["ok"]  # with the bot token (the stand-in checks it)
+        assert not [r for r in caplog.records if r.name.startswith("slack_bolt")
+                    and r.levelno >= logging.WARNING], caplog.text
     finally:
         made.bot.shutdown(wait=True)
+
+
+@pytest.mark.parametrize("names", [("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"),
+                                   ("SLACK_CLIENT_ID",)])
+def test_oauth_variables_are_refused_at_the_start(cli, monkeypatch, names):
+    for name in names:
+        monkeypatch.setenv(name, "")
+    result = cli("run", ok=False)
+    assert result.exit_code == 1
+    assert (f"Error: {' and '.join(names)} {'are' if len(names) == 2 else 'is'} set: teampuls "
+            "serves one workspace with SLACK_BOT_TOKEN") in result.stderr
+    assert os.environ["SLACK_CLIENT_ID"] == ""
 
 
 # -- /kpi -------------------------------------------------------------------------------------
@@ -446,7 +513,7 @@ def test_kpi_refuses_a_text_too_long_to_be_a_question(slack, standin):
     assert answered.args["text"].startswith("Det er for langt til /kpi")
 
 
-def test_kpi_parses_in_one_pass():
+def test_kpi_parses_a_text_of_the_longest_length_keeping_every_word():
     from commands.kpi import MAX_TEXT, parse
 
     words = ("HAD-A " * (MAX_TEXT // 6)).strip()

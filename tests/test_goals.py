@@ -149,7 +149,7 @@ def test_goals_keep_their_history_and_the_reassessment_is_a_follow_up(edge, team
 class SlackApp:
     """The real bolt app in-process, fed signed requests as Slack sends them."""
 
-    def __init__(self, edge: Edge, standin, clock: Clock):
+    def __init__(self, edge: Edge, standin, clock: Clock, *, requests_checked: bool = False):
         settings = dataclasses.replace(edge.settings, slack_signing_secret=SECRET,
                                        slack_bot_token=TOKEN,
                                        slack_api_base_url=standin.base_url,
@@ -157,7 +157,8 @@ class SlackApp:
         self.edge = Edge(settings, clock.now, clock=clock)
         self.edge.__dict__["engine"] = edge.engine
         self.gateway = Gateway(web_client(TOKEN, standin.base_url))
-        self.app, self.bot = create_app(self.edge, self.gateway)
+        self.app, self.bot = create_app(self.edge, self.gateway,
+                                        requests_checked=requests_checked)
         self.standin = standin
 
     def _send(self, body: str, content_type: str):

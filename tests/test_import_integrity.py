@@ -78,6 +78,32 @@ def test_a_row_beyond_a_stale_dimension_is_checked_too(cli, edge, tmp_path):
     assert count(edge, Staff) == 0
 
 
+def test_an_xlsx_cell_right_of_the_header_refuses_the_file_naming_the_line(cli, edge, tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["employee_id", "team", "profession", "contracted_hours", "start_date",
+                  "end_date"])
+    sheet.append(["E1", "T1", "nurse", 37, "2025-01-06", None, None, "  "])  # empty cells are fine
+    sheet.append(["E2", "T1", "nurse", 37, "2025-01-06", None, None, "note"])
+    path = tmp_path / "staff.xlsx"
+    book.save(path)
+    result = cli("import", path, ok=False)
+    assert "line 3 has 8 cells, the header has 6" in result.stderr
+    assert count(edge, Staff) == 0
+
+
+def test_an_xlsx_with_empty_cells_right_of_the_header_imports(cli, edge, tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["employee_id", "team", "profession", "contracted_hours", "start_date",
+                  "end_date"])
+    sheet.append(["E1", "T1", "nurse", 37, "2025-01-06", None, None, ""])
+    path = tmp_path / "staff.xlsx"
+    book.save(path)
+    result = cli("import", path)
+    assert "Imported 1 staff rows" in result.output
+
+
 # -- encodings --------------------------------------------------------------------------------
 
 @pytest.fixture(params=["fast", "exact"])

@@ -43,6 +43,18 @@ VARIANTS = {
     "fødselsnummer": "01019047851",
     "D-number": "410190 47851",
 }
+# Split across lines, as typed in a multi-line field (not in the tab-separated import test).
+LINE_BREAKS = {
+    "line feed": "010190\n4785",
+    "carriage return and line feed": "01.01.90 \r\n4785",
+    "line separator": "010190\u20284785",
+    "paragraph separator": "010190\u20294785",
+    "next line": "010190\x854785",
+}
+# Multi-line texts with ordinary numbers on their own lines: accepted.
+MULTI_LINE_NEAR_MISSES = ["kl 8\n1234 besøg", "Ring til datteren\n12 34 56 78\n",
+                          "Tlf.\r\n+45 12 34 56 78\r\nkl. 0800-1600",
+                          "Besøg 01.12.2026\nkl. 14.30", "V-000123\n1234\n5678"]
 NEAR_MISSES = ["12 34 56 78", "+45 12 34 56 78", "+4512345678", "01.01.1990", "2026-11-30",
                "30-11-2026", "12345678", "V-000123", "INV-2026-001234", "kl. 0800-1600",
                "320190-4785", "011390-4785", "0101904785123"]
@@ -50,9 +62,9 @@ NEAR_MISSES = ["12 34 56 78", "+45 12 34 56 78", "+4512345678", "01.01.1990", "2
 
 # -- the rule ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("name", [*VARIANTS, *LINE_BREAKS])
 def test_every_pasted_shape_is_found_alone_and_inside_text(name):
-    value = VARIANTS[name]
+    value = (VARIANTS | LINE_BREAKS)[name]
     assert find_national_id(value)
     assert find_national_id(f"Ring til datteren om {value}, tak")
 
@@ -63,15 +75,21 @@ def test_near_misses_are_not(value):
     assert find_national_id(f"tlf. {value} efter kl. 16") is None
 
 
+@pytest.mark.parametrize("value", MULTI_LINE_NEAR_MISSES)
+def test_numbers_on_lines_of_their_own_are_not(value):
+    assert find_national_id(value) is None
+
+
 @pytest.mark.parametrize("dtype", ["str", object])
 def test_the_vectorised_check_says_what_the_single_one_says(dtype):
     from storage.national_ids import national_id_mask
 
-    values = [*VARIANTS.values(), *NEAR_MISSES,
-              *(f"note {v} end" for v in VARIANTS.values()), "", "short"]
+    shapes = [*VARIANTS.values(), *LINE_BREAKS.values()]
+    values = [*shapes, *NEAR_MISSES, *MULTI_LINE_NEAR_MISSES,
+              *(f"note {v} end" for v in shapes), "", "short"]
     mask = national_id_mask(pd.Series(values, dtype=dtype))
     assert mask.tolist() == [find_national_id(v) is not None for v in values]
-    assert mask.sum() == 2 * len(VARIANTS)
+    assert mask.sum() == 2 * len(shapes)
 
 
 # -- imports ----------------------------------------------------------------------------------
@@ -144,10 +162,10 @@ def test_near_misses_are_imported(cli, edge, tmp_path):
 
 # -- typed text -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("name", [*VARIANTS, *LINE_BREAKS])
 def test_goal_and_follow_up_texts_refuse_every_shape(edge, teams, name):  # noqa: F811
     team_a, _ = teams
-    value = f"Datter siger {VARIANTS[name]}"
+    value = f"Datter siger {(VARIANTS | LINE_BREAKS)[name]}"
     for field in ("what_matters", "goal"):
         with edge.sessions.begin() as session, pytest.raises(goals.GoalInputError) as error:
             goals.create_goal(session, MEMBER, team_a, _goal(**{field: value}), NOW)
@@ -156,11 +174,22 @@ def test_goal_and_follow_up_texts_refuse_every_shape(edge, teams, name):  # noqa
         goals.add_follow_up(session, MEMBER, team_a, value, MEMBER, dt.date(2026, 12, 1), NOW)
     assert error.value.field == "text"
     with edge.sessions.begin() as session, pytest.raises(goals.GoalInputError):
-        goals.create_goal(session, MEMBER, team_a, _goal(ref=VARIANTS[name].replace(" ", "")),
+        goals.create_goal(session, MEMBER, team_a, _goal(ref=(VARIANTS | LINE_BREAKS)[name]
+                                                        .replace(" ", "")),
                           NOW)
     with edge.sessions.begin() as session:
         assert session.scalar(select(text("count(*)")).select_from(Goal)) == 0
         assert session.scalar(select(text("count(*)")).select_from(FollowUp)) == 0
+
+
+def test_multi_line_goal_texts_with_ordinary_numbers_are_kept(edge, teams):  # noqa: F811
+    team_a, _ = teams
+    text_ = "\n".join(MULTI_LINE_NEAR_MISSES)
+    with edge.sessions.begin() as session:
+        goals.create_goal(session, MEMBER, team_a, _goal(what_matters=text_), NOW)
+        goals.add_follow_up(session, MEMBER, team_a, text_, MEMBER, dt.date(2026, 12, 1), NOW)
+    with edge.sessions.begin() as session:
+        assert session.scalar(select(Goal.what_matters)) == text_
 
 
 def _ask(edge, command: str, text_: str, user: str = MEMBER):
@@ -296,6 +325,42 @@ def test_export_finds_look_alike_references_and_mentions_in_other_texts(cli, cit
                         ("follow_up", "text", citizens["task"])}, exported["mentions"]
     assert len(exported["mentions"]) == 3
     assert all("B-000007" not in json.dumps(m) for m in exported["mentions"])
+
+
+@pytest.mark.parametrize("ref", ["", "  ", "\u200b", "\u2060\ufeff"])
+def test_a_blank_reference_is_a_clear_error(cli, edge, citizens, ref):
+    with edge.sessions.begin() as session:
+        before = sorted(_mentions_left(session))
+    for command in (("export",), ("erase", "--yes")):
+        result = cli("citizen", command[0], ref, *command[1:], ok=False)
+        assert result.exit_code == 1
+        assert "Error: the citizen reference is empty or holds only invisible characters" \
+            in result.stderr
+    with edge.sessions.begin() as session:
+        assert sorted(_mentions_left(session)) == before
+
+
+def test_erase_of_a_reference_stored_nowhere_redacts_nothing(cli, edge, citizens):
+    with edge.sessions.begin() as session:
+        before = session.get(FollowUp, citizens["task"]).text
+    for word in ("datter", "ring", "B-0000041"):
+        result = cli("citizen", "erase", word, "--yes", ok=False)
+        assert result.exit_code == 1
+        assert f"no goal, follow-up or visit has the citizen reference '{word}'" in result.stderr
+    with edge.sessions.begin() as session:
+        assert session.get(FollowUp, citizens["task"]).text == before
+
+
+def test_erase_asks_naming_how_many_texts_it_redacts(cli, edge, citizens):
+    with edge.sessions.begin() as session:
+        before = sorted(_mentions_left(session))
+    result = cli("citizen", "erase", ERASED_REF, input="n\n", ok=False)
+    assert f"Erase everything about {ERASED_REF} and redact 3 mentions in other texts?" \
+        in result.output
+    assert result.exit_code == 1  # aborted
+    with edge.sessions.begin() as session:
+        assert session.get(Goal, citizens["own"]) is not None
+        assert sorted(_mentions_left(session)) == before
 
 
 def test_erase_removes_look_alikes_and_redacts_mentions_in_other_texts(cli, edge, citizens):

@@ -495,6 +495,7 @@ def _open_xlsx(path: pathlib.Path, size: int) -> Table:
         workbook.close()
         raise UnreadableFile("the first sheet is empty")
     progress = {"rows": 0}
+    width = len(header)
 
     def chunks() -> Iterator[Chunk]:
         try:
@@ -505,13 +506,17 @@ def _open_xlsx(path: pathlib.Path, size: int) -> Table:
                 progress["rows"] = number
                 if not any(t.strip() for t in texts):
                     continue
+                if len(texts) > width and any(t.strip() for t in texts[width:]):
+                    used = max(i for i, t in enumerate(texts) if t.strip()) + 1
+                    raise UnreadableFile(f"line {number} has {used} cells, "
+                                         f"the header has {width}")
                 lines.append(number)
                 out.append(texts)
                 if len(out) >= CHUNK_ROWS:
-                    yield Chunk.from_rows(lines, out, len(header))
+                    yield Chunk.from_rows(lines, out, width)
                     lines, out = [], []
             if out:
-                yield Chunk.from_rows(lines, out, len(header))
+                yield Chunk.from_rows(lines, out, width)
         finally:
             workbook.close()
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.error_cap import LIMIT, more_errors
 from storage.importers.contract import KINDS, recognise_kind
 from storage.importers.loading import KEYS, DuplicateKeys, TeamsAdded, Writer, weeks_of
 from storage.importers.reading import UnreadableFile, open_table
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
 
 
-MAX_LISTED = 100  # errors named one by one; the others are counted
+MAX_LISTED = LIMIT  # errors named one by one; the others are counted
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,7 @@ class ImportRefused(Exception):
     @property
     def more(self) -> str | None:
         """The line that counts the errors not listed, if any."""
-        rest = self.total - len(self.errors)
-        return f"… and {rest:,} more errors in {self.more_files} file(s)" if rest else None
+        return more_errors(self.total - len(self.errors), self.more_files)
 
     def lines(self) -> list[str]:
         """What to report: each listed error, then the count of the others."""
