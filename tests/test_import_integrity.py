@@ -269,6 +269,22 @@ def test_the_same_files_imported_by_an_earlier_release_are_checked_again(cli, ed
     assert "Imported 1 staff rows" in again.output
 
 
+def test_optional_columns_may_be_left_out_of_a_file(cli, edge, tmp_path):
+    """A staff file without end_date (CSV or XLSX) means what empty end dates mean."""
+    header = "employee_id,team,profession,contracted_hours,start_date\n"
+    csv_path = write(tmp_path / "staff.csv", header + "E1,T1,nurse,37,2025-01-06\n")
+    assert "Imported 1 staff rows" in cli("import", csv_path).output
+    book = openpyxl.Workbook()
+    book.active.append(header.strip().split(","))
+    book.active.append(["E2", "T1", "nurse", 30, "2025-01-06"])
+    book.save(tmp_path / "staff.xlsx")
+    assert "Imported 1 staff rows" in cli("import", tmp_path / "staff.xlsx").output
+    with edge.sessions.begin() as session:
+        assert session.execute(select(Staff.employee_id, Staff.end_date)
+                               .order_by(Staff.employee_id)).all() == [("E1", None),
+                                                                       ("E2", None)]
+
+
 # -- many errors ------------------------------------------------------------------------------
 
 def test_a_flood_of_errors_names_the_first_hundred_and_counts_the_rest(cli, edge, tmp_path):

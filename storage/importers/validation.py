@@ -102,10 +102,11 @@ class ChunkChecker:
         bad = np.zeros(len(line), dtype=bool)
         for column in KINDS[self.layout.kind]:
             position = self.layout.positions.get(column.name)
-            if position is None:
-                frame[column.name] = pd.Series([None] * len(line), dtype=object)
-                continue
-            values, invalid = self._convert(column, stripped[position], line, errors)
+            # An optional column the file does not have is read as a column of empty cells,
+            # so that it means exactly what empty cells mean (no end date: 0).
+            raw = stripped[position] if position is not None else \
+                pd.Series([""] * len(line), dtype=object)
+            values, invalid = self._convert(column, raw, line, errors)
             frame[column.name] = values
             bad |= invalid
         data = pd.DataFrame(frame)
@@ -134,7 +135,7 @@ class ChunkChecker:
         if national.any():
             refused = set(line[national].tolist())
             errors[first:] = [e for e in errors[first:] if e.line not in refused]
-            label = self.layout.labels[column.name]
+            label = self.layout.labels.get(column.name, column.name)
             hint = ("use the municipality's pseudonymous reference (e.g. B-10442)"
                     if column.type == "citizen" else "those are never imported")
             for i in np.flatnonzero(national):
@@ -145,7 +146,7 @@ class ChunkChecker:
 
     def _convert_column(self, column: Column, raw: pd.Series, line: np.ndarray,
                         errors: list[RowError]) -> tuple[pd.Series, np.ndarray]:
-        label = self.layout.labels[column.name]
+        label = self.layout.labels.get(column.name, column.name)
         empty = (raw == "").to_numpy()
         invalid = np.zeros(len(raw), dtype=bool)
         if column.required:
