@@ -15,7 +15,9 @@ commit in short transactions (secure delete zeroes their bytes) and then dropped
 Only imports write visits and hours, apart from ``citizen erase``, and both take turns through a
 lock file beside the database (``<file>-import.lock``, an advisory ``flock`` that the system
 releases when the process ends; ``import_turn``), so a shadow cannot miss a change made while
-it was built. Whoever holds the lock removes what a killed import left behind.
+it was built. What a killed import left behind (a shadow: a full copy of the tables; or, killed
+after its commit, the replaced tables) is removed under the lock by ``clear_leftovers``: by the
+next import, and by ``citizen erase`` and ``citizen export`` before they read.
 
 The shadow gets the table's index names, which SQLite cannot rename later: the live table's
 secondary indexes are dropped when the shadow is created (nothing but imports and the KPI
@@ -82,24 +84,18 @@ class Batches:
         self.size = int(min(BATCH_ROWS, max(MIN_BATCH_ROWS, target, self.size / 2)))
 
 
-class ShadowTables:
-    """The import's own connection for shadow tables, and the import lock."""
+class _Connection:
+    """A connection of its own for writing in short transactions, each followed by a turn for
+    every writer that waits; what an import and ``clear_leftovers`` share."""
 
     def __init__(self, engine: Engine):
         self.database = engine.url.database
-        self._turn = import_turn(engine)
-        self._turn.__enter__()  # another import, or an erase: wait for it
-        try:
-            self.connection = engine.connect()
-        except BaseException:
-            self._turn.__exit__(None, None, None)
-            raise
+        self.connection = engine.connect()
         self.db = self.connection.connection.driver_connection
         # Rows may name teams that the final transaction creates (see Writer.team_ids).
         self.db.execute("PRAGMA foreign_keys=OFF")
         self.tables: list[str] = []
         self.batches = Batches()
-        self.cleanup(TABLES)  # what a killed import left behind
 
     def read(self, sql: str, params: tuple = ()) -> list[tuple]:
         return self.db.execute(sql, params).fetchall()
@@ -126,6 +122,80 @@ class ShadowTables:
             self._write(*statements)
         finally:
             self.db.execute("PRAGMA secure_delete=ON")
+
+    def _purge(self, name: str, key: str) -> None:
+        """Empty the table ``name`` in short transactions (secure delete zeroes what each
+        deletes), then drop it."""
+        while True:
+            began = time.perf_counter()
+            with self.transaction() as connection:
+                deleted = connection.exec_driver_sql(
+                    f"DELETE FROM {name} WHERE {key} IN (SELECT {key} FROM {name} "
+                    f"LIMIT {self.batches.size})").rowcount
+            self.batches.took(deleted, time.perf_counter() - began)
+            if deleted <= 0:
+                break
+        self._write(f"DROP TABLE {name}")
+
+    def _existing(self) -> set[str]:
+        return {name for (name,) in self.read(
+            "SELECT name FROM sqlite_schema WHERE type = 'table'")}
+
+    def cleanup(self, tables=None) -> None:
+        """After a failed import (its final transaction rolled back), or what a killed one left:
+        the shadows and old tables go, and the tables get their indexes back."""
+        tables = list(self.tables if tables is None else tables)
+        existing = self._existing()
+        for table in tables:
+            for name in (shadow_of(table), f"{table}{OLD}"):
+                if name in existing:
+                    self._purge(name, KEYS[table])
+        statements = [_create_index(index, table, if_not_exists=True)
+                      for table in tables for index in Base.metadata.tables[table].indexes]
+        if statements:
+            self._write(*statements)
+        self.tables = []
+
+    def close(self) -> None:
+        try:
+            self.db.execute("PRAGMA foreign_keys=ON")
+            for (name,) in self.read("SELECT name FROM sqlite_temp_schema WHERE type = 'table'"):
+                self.db.execute(f"DROP TABLE temp.{name}")  # staged rows leave with the import
+        finally:
+            self.connection.close()
+
+
+def clear_leftovers(engine: Engine) -> None:
+    """What a killed or failed import left behind goes: its shadow tables (a full copy of visits
+    and hours, before its swap) and the replaced tables (after it), emptied in short
+    transactions (secure delete zeroes their bytes) and dropped; the tables get their indexes
+    back. Call it holding the import lock (``import_turn``): ``citizen erase`` and ``citizen
+    export`` do before they read, so that no copy of a citizen's rows escapes them."""
+    if not supported(engine):
+        return
+    leftovers = _Connection(engine)
+    try:
+        leftovers.cleanup(TABLES)
+    finally:
+        leftovers.close()
+
+
+class ShadowTables(_Connection):
+    """The import's own connection for shadow tables, and the import lock."""
+
+    def __init__(self, engine: Engine):
+        self._turn = import_turn(engine)
+        self._turn.__enter__()  # another import, or an erase: wait for it
+        try:
+            super().__init__(engine)
+        except BaseException:
+            self._turn.__exit__(None, None, None)
+            raise
+        try:
+            self.cleanup(TABLES)  # what a killed import left behind
+        except BaseException:
+            self.close()
+            raise
 
     def create(self, table: str) -> None:
         """The shadow of ``table``: its columns, constraints and indexes by their names, and a
@@ -168,20 +238,6 @@ class ShadowTables:
             connection.exec_driver_sql(f"ALTER TABLE {shadow_of(table)} RENAME TO {table}")
         # self.tables stays: if the final transaction rolls back, cleanup drops the shadows
 
-    def _purge(self, name: str, key: str) -> None:
-        """Empty the table ``name`` in short transactions (secure delete zeroes what each
-        deletes), then drop it."""
-        while True:
-            began = time.perf_counter()
-            with self.transaction() as connection:
-                deleted = connection.exec_driver_sql(
-                    f"DELETE FROM {name} WHERE {key} IN (SELECT {key} FROM {name} "
-                    f"LIMIT {self.batches.size})").rowcount
-            self.batches.took(deleted, time.perf_counter() - began)
-            if deleted <= 0:
-                break
-        self._write(f"DROP TABLE {name}")
-
     def purge(self) -> None:
         """After the import's commit: the old tables go. The import has succeeded whatever
         happens here: what is left is purged by whoever takes the import lock next."""
@@ -194,31 +250,9 @@ class ShadowTables:
         except Exception as error:  # noqa: BLE001 - logged; the next import purges
             _log.warning("the replaced tables are purged later: %s", type(error).__name__)
 
-    def _existing(self) -> set[str]:
-        return {name for (name,) in self.read(
-            "SELECT name FROM sqlite_schema WHERE type = 'table'")}
-
-    def cleanup(self, tables=None) -> None:
-        """After a failed import (its final transaction rolled back), or what a killed one left:
-        the shadows and old tables go, and the tables get their indexes back."""
-        tables = list(self.tables if tables is None else tables)
-        existing = self._existing()
-        for table in tables:
-            for name in (shadow_of(table), f"{table}{OLD}"):
-                if name in existing:
-                    self._purge(name, KEYS[table])
-        statements = [_create_index(index, table, if_not_exists=True)
-                      for table in tables for index in Base.metadata.tables[table].indexes]
-        if statements:
-            self._write(*statements)
-        self.tables = []
-
     def close(self) -> None:
         try:
-            self.db.execute("PRAGMA foreign_keys=ON")
-            for (name,) in self.read("SELECT name FROM sqlite_temp_schema WHERE type = 'table'"):
-                self.db.execute(f"DROP TABLE temp.{name}")  # staged rows leave with the import
-            self.connection.close()
+            super().close()
         finally:
             self._turn.__exit__(None, None, None)
 
