@@ -383,3 +383,37 @@ def test_a_long_writer_lets_every_waiting_writer_in_between_its_transactions(edg
     writer.join()
     assert began.is_set()
     importer.close()
+
+
+def test_a_failed_cleanup_does_not_hide_why_the_import_was_refused(edge, tmp_path, caplog):
+    """The import is refused (a bad row), and removing its shadow fails too: the user still
+    gets the refusal with its rows' errors, the log says which error the cleanup met, and
+    what is left goes with the next one who takes the import lock."""
+    from storage.shadow import clear_leftovers, import_turn
+
+    _team(edge)
+    files = _exports(tmp_path)
+    _import(edge, files)
+    visits_before = _table(edge, "SELECT * FROM visits")
+    again, _, _ = _changed(tmp_path, files)
+    lines = again[0][0].read_text().splitlines()
+    lines[-1] = lines[-1].replace("delivered", "teleported").replace("cancelled", "teleported")
+    again[0][0].write_text("\n".join(lines) + "\n")
+
+    def progress(_done: int, _total: int) -> None:
+        writer = sqlite3.connect(_path(edge), isolation_level=None)
+        writer.execute("CREATE TRIGGER IF NOT EXISTS no_purge BEFORE DELETE ON visits__import "
+                       "BEGIN SELECT RAISE(ABORT, 'database is locked'); END")
+        writer.close()
+
+    with pytest.raises(ImportRefused) as refused:
+        _import(edge, again, progress)
+    assert "teleported" in " ".join(map(str, refused.value.errors))
+    assert "IntegrityError" in caplog.text
+    writer = sqlite3.connect(_path(edge), isolation_level=None)
+    writer.execute("DROP TRIGGER no_purge")
+    writer.close()
+    with import_turn(edge.engine):
+        clear_leftovers(edge.engine)
+    assert not [name for _, name in _state(edge)["schema"] if "__" in name]
+    assert _table(edge, "SELECT * FROM visits") == visits_before
