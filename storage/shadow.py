@@ -19,10 +19,12 @@ it was built. What a killed import left behind (a shadow: a full copy of the tab
 after its commit, the replaced tables) is removed under the lock by ``clear_leftovers``: by the
 next import, and by ``citizen erase`` and ``citizen export`` before they read.
 
-The shadow gets the table's index names, which SQLite cannot rename later: the live table's
-secondary indexes are dropped when the shadow is created (nothing but imports and the KPI
-refresh, which take the lock, reads visits and hours by them) and are built again if the import
-fails (seconds of lock, only then).
+The live tables keep their indexes throughout (``/capacity`` and the KPI refresh read visits and
+hours by team and week while an import runs). SQLite has one namespace for index names and
+cannot rename an index, so each index of visits and hours has two names (``index_names``: its
+model's name, and that name with ``ALTERNATE`` appended): the shadow's indexes get the names the
+live table does not carry, and the swap hands them to the table; the old table's go with it.
+A migration that changes one of these indexes handles both of its names.
 """
 
 from __future__ import annotations
@@ -47,10 +49,21 @@ KEYS = {"visits": "visit_id", "hours": "id"}  # each table's one-column primary 
 BATCH_ROWS = 50_000  # at most, in one transaction
 MIN_BATCH_ROWS = 2_000
 BATCH_SECONDS = 0.25  # the lock time a batch aims at
+ALTERNATE = "_b"  # an index's other name (see the module's docstring)
 
 
 def shadow_of(table: str) -> str:
     return table + SUFFIX
+
+
+def index_names(index) -> tuple[str, str]:
+    """The two names an index of visits or hours carries on SQLite, its model's name first."""
+    return index.name, index.name + ALTERNATE
+
+
+def model_index_name(name: str) -> str:
+    """The model's name of an index of visits or hours, under either of its names."""
+    return name.removesuffix(ALTERNATE)
 
 
 def supported(engine: Engine) -> bool:
@@ -113,16 +126,6 @@ class _Connection:
             for statement in statements:
                 connection.exec_driver_sql(statement)
 
-    def _without_secure_delete(self, *statements: str) -> None:
-        """Statements that free index pages, which hold ids, weeks and dates (no citizen's
-        reference or text, which the table's own rows keep until they are purged): zeroing
-        them would hold the lock for seconds."""
-        self.db.execute("PRAGMA secure_delete=OFF")
-        try:
-            self._write(*statements)
-        finally:
-            self.db.execute("PRAGMA secure_delete=ON")
-
     def _purge(self, name: str, key: str) -> None:
         """Empty the table ``name`` in short transactions (secure delete zeroes what each
         deletes), then drop it."""
@@ -150,11 +153,19 @@ class _Connection:
             for name in (shadow_of(table), f"{table}{OLD}"):
                 if name in existing:
                     self._purge(name, KEYS[table])
-        statements = [_create_index(index, table, if_not_exists=True)
-                      for table in tables for index in Base.metadata.tables[table].indexes]
+        statements = []  # an index dropped by an older version that was killed: built again
+        for table in tables:
+            carried = self._index_names(table)
+            statements += [_create_index(index, table, index.name)
+                           for index in Base.metadata.tables[table].indexes
+                           if not carried & set(index_names(index))]
         if statements:
             self._write(*statements)
         self.tables = []
+
+    def _index_names(self, table: str) -> set[str]:
+        return {name for (name,) in self.read(
+            "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?", (table,))}
 
     def close(self) -> None:
         try:
@@ -198,8 +209,8 @@ class ShadowTables(_Connection):
             raise
 
     def create(self, table: str) -> None:
-        """The shadow of ``table``: its columns, constraints and indexes by their names, and a
-        copy of its rows, in short transactions."""
+        """The shadow of ``table``: its columns, constraints and indexes (under the names the
+        table does not carry), and a copy of its rows, in short transactions."""
         (sql,), = self.read("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?",
                             (table,))
         shadow, count = re.subn(rf'^CREATE TABLE "?{table}"?', f"CREATE TABLE {shadow_of(table)}",
@@ -207,9 +218,10 @@ class ShadowTables(_Connection):
         if count != 1:
             raise RuntimeError(f"unexpected definition of table {table}")
         self.tables.append(table)  # from here on, cleanup knows it
+        carried = self._index_names(table)
         indexes = sorted(Base.metadata.tables[table].indexes, key=lambda i: i.name)
-        self._without_secure_delete(*(f"DROP INDEX IF EXISTS {index.name}" for index in indexes))
-        self._write(shadow, *(_create_index(index, shadow_of(table)) for index in indexes))
+        self._write(shadow, *(_create_index(index, shadow_of(table), _other_name(index, carried))
+                              for index in indexes))
         self._copy(table)
 
     def _copy(self, table: str) -> None:
@@ -257,8 +269,13 @@ class ShadowTables(_Connection):
             self._turn.__exit__(None, None, None)
 
 
-def _create_index(index, table: str, if_not_exists: bool = False) -> str:
+def _other_name(index, carried: set[str]) -> str:
+    """The name of ``index`` that the table, whose indexes carry ``carried``, does not use."""
+    model, alternate = index_names(index)
+    return alternate if model in carried else model
+
+
+def _create_index(index, table: str, name: str) -> str:
     columns = ", ".join(column.name for column in index.columns)
     unique = "UNIQUE " if index.unique else ""
-    exists = "IF NOT EXISTS " if if_not_exists else ""
-    return f"CREATE {unique}INDEX {exists}{index.name} ON {table} ({columns})"
+    return f"CREATE {unique}INDEX {name} ON {table} ({columns})"

@@ -367,4 +367,4 @@ def test_erase_removes_the_copies_a_killed_import_left(cli, edge, citizens, tmp_
         assert "visits" in _tables_naming(session, "B-000007")  # the others' rows stay
         names = {name for (name,) in session.execute(text("SELECT name FROM sqlite_schema"))}
         assert not [name for name in names if "__" in name]
-        assert "ix_visits_team_week" in names  # the table has its indexes again
+        assert names & {"ix_visits_team_week", "ix_visits_team_week_b"}  # its index stays

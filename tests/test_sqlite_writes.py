@@ -290,6 +290,12 @@ def test_an_import_into_populated_tables_builds_them_anew_before_a_short_swap(ed
             reader = sqlite3.connect(_path(edge), isolation_level=None)
             seen["shadow"] = reader.execute(
                 "SELECT name FROM sqlite_schema WHERE name LIKE '%__import'").fetchall()
+            seen["live indexes"] = reader.execute(
+                "SELECT tbl_name, name FROM sqlite_schema WHERE type = 'index' "
+                "AND tbl_name IN ('visits', 'hours') AND name NOT LIKE 'sqlite_%'").fetchall()
+            seen["plans"] = [" ".join(row[-1] for row in reader.execute(
+                f"EXPLAIN QUERY PLAN SELECT * FROM {table} WHERE team_id = 1 AND week = 5"))
+                for table in ("visits", "hours")]
             reader.close()
 
     result = _import(edge, again, progress)
@@ -297,6 +303,14 @@ def test_an_import_into_populated_tables_builds_them_anew_before_a_short_swap(ed
     # Before the final transaction the new tables were already being built (today the rows
     # waited in memory and were all written while the final transaction held the lock).
     assert {name for (name,) in seen["shadow"]} == {"visits__import", "hours__import"}
+    # Meanwhile the live tables kept their indexes: /capacity reads them by team and week.
+    from storage.models import Base
+    from storage.shadow import model_index_name
+
+    assert sorted((table, model_index_name(name)) for table, name in seen["live indexes"]) == \
+        sorted((table, index.name) for table in ("visits", "hours")
+               for index in Base.metadata.tables[table].indexes)
+    assert all("USING INDEX" in plan for plan in seen["plans"]), seen["plans"]
 
     expected = {visit_id: (visit_id, minutes, status) for visit_id, minutes, status in visits_before}
     for row in changed.itertuples():
