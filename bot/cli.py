@@ -701,8 +701,13 @@ def citizen_export(ctx, ref: str, out_file: str | None) -> None:
     other citizens' goals and follow-ups that mention REF (review those before handing the
     export over: they are about someone else too)."""
     from storage import goals
+    from storage.shadow import clear_leftovers, import_turn
 
     edge = _edge(ctx)
+    # A killed import may have left a copy of visits beside the table (storage.shadow): it
+    # goes first, so that the export is all there is.
+    with import_turn(edge.engine):
+        clear_leftovers(edge.engine)
     with edge.sessions.begin() as session:
         data = goals.citizen_data(session, ref)
         goals.audit(session, edge.current(), "cli", "export", "citizen", None, None)
@@ -727,7 +732,7 @@ def citizen_erase(ctx, ref: str, yes: bool) -> None:
     by [erased]."""
     from storage import goals
     from storage.kpi_refresh import refresh_team_weeks
-    from storage.shadow import import_turn
+    from storage.shadow import clear_leftovers, import_turn
 
     edge = _edge(ctx)
     if not yes:
@@ -735,14 +740,17 @@ def citizen_erase(ctx, ref: str, yes: bool) -> None:
             redacted = goals.texts_to_redact(session, ref)
         click.confirm(f"Erase everything about {ref} and redact {redacted} mentions in other "
                       "texts? This cannot be undone", abort=True)
-    # Imports build visits anew beside the table (storage.shadow): an erase waits for one.
-    with import_turn(edge.engine), edge.sessions.begin() as session:
-        erased = goals.erase_citizen(session, ref)
-        team_weeks = erased.pop("team_weeks")
-        if team_weeks:
-            targets = team_weeks | {(team, week + 1) for team, week in team_weeks}
-            refresh_team_weeks(session.connection(), targets)
-        goals.audit(session, edge.current(), "cli", "erase", "citizen", None, None)
+    # Imports build visits anew beside the table (storage.shadow): an erase waits for one, and
+    # removes the copies a killed one left (the citizen's rows are in them too).
+    with import_turn(edge.engine):
+        clear_leftovers(edge.engine)
+        with edge.sessions.begin() as session:
+            erased = goals.erase_citizen(session, ref)
+            team_weeks = erased.pop("team_weeks")
+            if team_weeks:
+                targets = team_weeks | {(team, week + 1) for team, week in team_weeks}
+                refresh_team_weeks(session.connection(), targets)
+            goals.audit(session, edge.current(), "cli", "erase", "citizen", None, None)
     click.echo(f"Erased {ref}: " + ", ".join(f"{n} {kind.replace('_', ' ')}"
                                               for kind, n in erased.items()) + ".")
 

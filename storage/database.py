@@ -14,6 +14,7 @@ mode).
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
@@ -24,6 +25,7 @@ from storage.errors import DatabaseError
 from storage.schema_revision import MIGRATIONS, head_revision
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+_log = logging.getLogger(__name__)
 
 
 def normalize_url(url: str) -> str:
@@ -192,7 +194,11 @@ def bulk_load(sessions: sessionmaker[Session]) -> Iterator[Session]:
                 raw.execute("PRAGMA foreign_keys=ON")
     except BaseException:
         if shadows is not None:
-            shadows.cleanup()  # after the rollback: the database is as it was
+            try:
+                shadows.cleanup()  # after the rollback: the database is as it was
+            except Exception as error:  # the import's own error is the one to report
+                _log.warning("an import's shadow tables are removed later (by the next import "
+                             "or erase): %s", type(error).__name__)
         raise
     else:
         if shadows is not None:

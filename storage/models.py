@@ -118,6 +118,8 @@ class HoursRow(Base):
     """A time registration; a file replaces every row of the (team, date) pairs it contains."""
 
     __tablename__ = "hours"
+    # On SQLite an import's swap gives the indexes of hours and visits a second name every other
+    # time (storage.shadow.index_names): a migration that changes them handles both.
     __table_args__ = (
         Index("ix_hours_team_date", "team_id", "date"),
         Index("ix_hours_team_week", "team_id", "week"),

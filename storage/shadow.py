@@ -15,12 +15,16 @@ commit in short transactions (secure delete zeroes their bytes) and then dropped
 Only imports write visits and hours, apart from ``citizen erase``, and both take turns through a
 lock file beside the database (``<file>-import.lock``, an advisory ``flock`` that the system
 releases when the process ends; ``import_turn``), so a shadow cannot miss a change made while
-it was built. Whoever holds the lock removes what a killed import left behind.
+it was built. What a killed import left behind (a shadow: a full copy of the tables; or, killed
+after its commit, the replaced tables) is removed under the lock by ``clear_leftovers``: by the
+next import, and by ``citizen erase`` and ``citizen export`` before they read.
 
-The shadow gets the table's index names, which SQLite cannot rename later: the live table's
-secondary indexes are dropped when the shadow is created (nothing but imports and the KPI
-refresh, which take the lock, reads visits and hours by them) and are built again if the import
-fails (seconds of lock, only then).
+The live tables keep their indexes throughout (``/capacity`` and the KPI refresh read visits and
+hours by team and week while an import runs). SQLite has one namespace for index names and
+cannot rename an index, so each index of visits and hours has two names (``index_names``: its
+model's name, and that name with ``ALTERNATE`` appended): the shadow's indexes get the names the
+live table does not carry, and the swap hands them to the table; the old table's go with it.
+A migration that changes one of these indexes handles both of its names.
 """
 
 from __future__ import annotations
@@ -45,10 +49,21 @@ KEYS = {"visits": "visit_id", "hours": "id"}  # each table's one-column primary 
 BATCH_ROWS = 50_000  # at most, in one transaction
 MIN_BATCH_ROWS = 2_000
 BATCH_SECONDS = 0.25  # the lock time a batch aims at
+ALTERNATE = "_b"  # an index's other name (see the module's docstring)
 
 
 def shadow_of(table: str) -> str:
     return table + SUFFIX
+
+
+def index_names(index) -> tuple[str, str]:
+    """The two names an index of visits or hours carries on SQLite, its model's name first."""
+    return index.name, index.name + ALTERNATE
+
+
+def model_index_name(name: str) -> str:
+    """The model's name of an index of visits or hours, under either of its names."""
+    return name.removesuffix(ALTERNATE)
 
 
 def supported(engine: Engine) -> bool:
@@ -82,24 +97,18 @@ class Batches:
         self.size = int(min(BATCH_ROWS, max(MIN_BATCH_ROWS, target, self.size / 2)))
 
 
-class ShadowTables:
-    """The import's own connection for shadow tables, and the import lock."""
+class _Connection:
+    """A connection of its own for writing in short transactions, each followed by a turn for
+    every writer that waits; what an import and ``clear_leftovers`` share."""
 
     def __init__(self, engine: Engine):
         self.database = engine.url.database
-        self._turn = import_turn(engine)
-        self._turn.__enter__()  # another import, or an erase: wait for it
-        try:
-            self.connection = engine.connect()
-        except BaseException:
-            self._turn.__exit__(None, None, None)
-            raise
+        self.connection = engine.connect()
         self.db = self.connection.connection.driver_connection
         # Rows may name teams that the final transaction creates (see Writer.team_ids).
         self.db.execute("PRAGMA foreign_keys=OFF")
         self.tables: list[str] = []
         self.batches = Batches()
-        self.cleanup(TABLES)  # what a killed import left behind
 
     def read(self, sql: str, params: tuple = ()) -> list[tuple]:
         return self.db.execute(sql, params).fetchall()
@@ -117,19 +126,91 @@ class ShadowTables:
             for statement in statements:
                 connection.exec_driver_sql(statement)
 
-    def _without_secure_delete(self, *statements: str) -> None:
-        """Statements that free index pages, which hold ids, weeks and dates (no citizen's
-        reference or text, which the table's own rows keep until they are purged): zeroing
-        them would hold the lock for seconds."""
-        self.db.execute("PRAGMA secure_delete=OFF")
-        try:
+    def _purge(self, name: str, key: str) -> None:
+        """Empty the table ``name`` in short transactions (secure delete zeroes what each
+        deletes), then drop it."""
+        while True:
+            began = time.perf_counter()
+            with self.transaction() as connection:
+                deleted = connection.exec_driver_sql(
+                    f"DELETE FROM {name} WHERE {key} IN (SELECT {key} FROM {name} "
+                    f"LIMIT {self.batches.size})").rowcount
+            self.batches.took(deleted, time.perf_counter() - began)
+            if deleted <= 0:
+                break
+        self._write(f"DROP TABLE {name}")
+
+    def _existing(self) -> set[str]:
+        return {name for (name,) in self.read(
+            "SELECT name FROM sqlite_schema WHERE type = 'table'")}
+
+    def cleanup(self, tables=None) -> None:
+        """After a failed import (its final transaction rolled back), or what a killed one left:
+        the shadows and old tables go, and the tables get their indexes back."""
+        tables = list(self.tables if tables is None else tables)
+        existing = self._existing()
+        for table in tables:
+            for name in (shadow_of(table), f"{table}{OLD}"):
+                if name in existing:
+                    self._purge(name, KEYS[table])
+        statements = []  # an index dropped by an older version that was killed: built again
+        for table in tables:
+            carried = self._index_names(table)
+            statements += [_create_index(index, table, index.name)
+                           for index in Base.metadata.tables[table].indexes
+                           if not carried & set(index_names(index))]
+        if statements:
             self._write(*statements)
+        self.tables = []
+
+    def _index_names(self, table: str) -> set[str]:
+        return {name for (name,) in self.read(
+            "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?", (table,))}
+
+    def close(self) -> None:
+        try:
+            self.db.execute("PRAGMA foreign_keys=ON")
+            for (name,) in self.read("SELECT name FROM sqlite_temp_schema WHERE type = 'table'"):
+                self.db.execute(f"DROP TABLE temp.{name}")  # staged rows leave with the import
         finally:
-            self.db.execute("PRAGMA secure_delete=ON")
+            self.connection.close()
+
+
+def clear_leftovers(engine: Engine) -> None:
+    """What a killed or failed import left behind goes: its shadow tables (a full copy of visits
+    and hours, before its swap) and the replaced tables (after it), emptied in short
+    transactions (secure delete zeroes their bytes) and dropped; the tables get their indexes
+    back. Call it holding the import lock (``import_turn``): ``citizen erase`` and ``citizen
+    export`` do before they read, so that no copy of a citizen's rows escapes them."""
+    if not supported(engine):
+        return
+    leftovers = _Connection(engine)
+    try:
+        leftovers.cleanup(TABLES)
+    finally:
+        leftovers.close()
+
+
+class ShadowTables(_Connection):
+    """The import's own connection for shadow tables, and the import lock."""
+
+    def __init__(self, engine: Engine):
+        self._turn = import_turn(engine)
+        self._turn.__enter__()  # another import, or an erase: wait for it
+        try:
+            super().__init__(engine)
+        except BaseException:
+            self._turn.__exit__(None, None, None)
+            raise
+        try:
+            self.cleanup(TABLES)  # what a killed import left behind
+        except BaseException:
+            self.close()
+            raise
 
     def create(self, table: str) -> None:
-        """The shadow of ``table``: its columns, constraints and indexes by their names, and a
-        copy of its rows, in short transactions."""
+        """The shadow of ``table``: its columns, constraints and indexes (under the names the
+        table does not carry), and a copy of its rows, in short transactions."""
         (sql,), = self.read("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?",
                             (table,))
         shadow, count = re.subn(rf'^CREATE TABLE "?{table}"?', f"CREATE TABLE {shadow_of(table)}",
@@ -137,9 +218,10 @@ class ShadowTables:
         if count != 1:
             raise RuntimeError(f"unexpected definition of table {table}")
         self.tables.append(table)  # from here on, cleanup knows it
+        carried = self._index_names(table)
         indexes = sorted(Base.metadata.tables[table].indexes, key=lambda i: i.name)
-        self._without_secure_delete(*(f"DROP INDEX IF EXISTS {index.name}" for index in indexes))
-        self._write(shadow, *(_create_index(index, shadow_of(table)) for index in indexes))
+        self._write(shadow, *(_create_index(index, shadow_of(table), _other_name(index, carried))
+                              for index in indexes))
         self._copy(table)
 
     def _copy(self, table: str) -> None:
@@ -168,20 +250,6 @@ class ShadowTables:
             connection.exec_driver_sql(f"ALTER TABLE {shadow_of(table)} RENAME TO {table}")
         # self.tables stays: if the final transaction rolls back, cleanup drops the shadows
 
-    def _purge(self, name: str, key: str) -> None:
-        """Empty the table ``name`` in short transactions (secure delete zeroes what each
-        deletes), then drop it."""
-        while True:
-            began = time.perf_counter()
-            with self.transaction() as connection:
-                deleted = connection.exec_driver_sql(
-                    f"DELETE FROM {name} WHERE {key} IN (SELECT {key} FROM {name} "
-                    f"LIMIT {self.batches.size})").rowcount
-            self.batches.took(deleted, time.perf_counter() - began)
-            if deleted <= 0:
-                break
-        self._write(f"DROP TABLE {name}")
-
     def purge(self) -> None:
         """After the import's commit: the old tables go. The import has succeeded whatever
         happens here: what is left is purged by whoever takes the import lock next."""
@@ -194,37 +262,20 @@ class ShadowTables:
         except Exception as error:  # noqa: BLE001 - logged; the next import purges
             _log.warning("the replaced tables are purged later: %s", type(error).__name__)
 
-    def _existing(self) -> set[str]:
-        return {name for (name,) in self.read(
-            "SELECT name FROM sqlite_schema WHERE type = 'table'")}
-
-    def cleanup(self, tables=None) -> None:
-        """After a failed import (its final transaction rolled back), or what a killed one left:
-        the shadows and old tables go, and the tables get their indexes back."""
-        tables = list(self.tables if tables is None else tables)
-        existing = self._existing()
-        for table in tables:
-            for name in (shadow_of(table), f"{table}{OLD}"):
-                if name in existing:
-                    self._purge(name, KEYS[table])
-        statements = [_create_index(index, table, if_not_exists=True)
-                      for table in tables for index in Base.metadata.tables[table].indexes]
-        if statements:
-            self._write(*statements)
-        self.tables = []
-
     def close(self) -> None:
         try:
-            self.db.execute("PRAGMA foreign_keys=ON")
-            for (name,) in self.read("SELECT name FROM sqlite_temp_schema WHERE type = 'table'"):
-                self.db.execute(f"DROP TABLE temp.{name}")  # staged rows leave with the import
-            self.connection.close()
+            super().close()
         finally:
             self._turn.__exit__(None, None, None)
 
 
-def _create_index(index, table: str, if_not_exists: bool = False) -> str:
+def _other_name(index, carried: set[str]) -> str:
+    """The name of ``index`` that the table, whose indexes carry ``carried``, does not use."""
+    model, alternate = index_names(index)
+    return alternate if model in carried else model
+
+
+def _create_index(index, table: str, name: str) -> str:
     columns = ", ".join(column.name for column in index.columns)
     unique = "UNIQUE " if index.unique else ""
-    exists = "IF NOT EXISTS " if if_not_exists else ""
-    return f"CREATE {unique}INDEX {exists}{index.name} ON {table} ({columns})"
+    return f"CREATE {unique}INDEX {name} ON {table} ({columns})"

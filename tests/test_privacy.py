@@ -383,3 +383,53 @@ def test_erase_removes_look_alikes_and_redacts_mentions_in_other_texts(cli, edge
         # References are case-sensitive (the contract does not fold case): b-000004 stays.
         assert session.get(FollowUp, citizens["kept"]).text == "b-000004 er en anden borger"
         assert sorted(session.scalars(select(Visit.citizen_ref))) == ["B-000007", "b-000004"]
+
+
+def _leave_import_copy(edge, when: str) -> None:
+    """What an import killed ``when`` ("before" or "after" its final commit) leaves: a shadow
+    copy of visits (``visits__import``), or the replaced table (``visits__old``), made by the
+    import's own code and left as the killed process leaves it (its cleanup never runs)."""
+    from storage.shadow import ShadowTables
+
+    shadows = ShadowTables(edge.engine)
+    try:
+        shadows.create("visits")
+        if when == "after":
+            with shadows.transaction() as connection:
+                shadows.swap(connection)
+    finally:
+        shadows.close()  # the lock and the connection go with the process; the tables stay
+
+
+def _tables_naming(session, ref: str) -> list[str]:
+    """Every table in the file (sqlite_schema) with a value that is ``ref`` (a citizen
+    reference; mentions inside texts are _mentions_left's)."""
+    found = []
+    for (table,) in session.execute(text(
+            "SELECT name FROM sqlite_schema WHERE type = 'table'")).all():
+        columns = [row[1] for row in session.execute(text(f'PRAGMA table_info("{table}")'))]
+        for column in columns:
+            if session.execute(text(f'SELECT 1 FROM "{table}" WHERE "{column}" = :ref LIMIT 1'),
+                               {"ref": ref}).first():
+                found.append(table)
+                break
+    return found
+
+
+@pytest.mark.skipif("sqlite" not in __import__("os").environ.get("DATABASE_URL", "sqlite"),
+                    reason="shadow tables are SQLite's")
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_erase_removes_the_copies_a_killed_import_left(cli, edge, citizens, tmp_path, when):
+    _leave_import_copy(edge, when)
+    with edge.reads.begin() as session:
+        assert {"visits", f"visits__{'import' if when == 'before' else 'old'}"} <= set(
+            _tables_naming(session, "B-000004"))
+    cli("citizen", "export", ERASED_REF, "--out", tmp_path / "export.json")
+    assert len(json.loads((tmp_path / "export.json").read_text("utf-8"))["visits"]) == 3
+    cli("citizen", "erase", ERASED_REF, "--yes")
+    with edge.reads.begin() as session:
+        assert _tables_naming(session, "B-000004") == []
+        assert "visits" in _tables_naming(session, "B-000007")  # the others' rows stay
+        names = {name for (name,) in session.execute(text("SELECT name FROM sqlite_schema"))}
+        assert not [name for name in names if "__" in name]
+        assert names & {"ix_visits_team_week", "ix_visits_team_week_b"}  # its index stays

@@ -290,6 +290,12 @@ def test_an_import_into_populated_tables_builds_them_anew_before_a_short_swap(ed
             reader = sqlite3.connect(_path(edge), isolation_level=None)
             seen["shadow"] = reader.execute(
                 "SELECT name FROM sqlite_schema WHERE name LIKE '%__import'").fetchall()
+            seen["live indexes"] = reader.execute(
+                "SELECT tbl_name, name FROM sqlite_schema WHERE type = 'index' "
+                "AND tbl_name IN ('visits', 'hours') AND name NOT LIKE 'sqlite_%'").fetchall()
+            seen["plans"] = [" ".join(row[-1] for row in reader.execute(
+                f"EXPLAIN QUERY PLAN SELECT * FROM {table} WHERE team_id = 1 AND week = 5"))
+                for table in ("visits", "hours")]
             reader.close()
 
     result = _import(edge, again, progress)
@@ -297,6 +303,14 @@ def test_an_import_into_populated_tables_builds_them_anew_before_a_short_swap(ed
     # Before the final transaction the new tables were already being built (today the rows
     # waited in memory and were all written while the final transaction held the lock).
     assert {name for (name,) in seen["shadow"]} == {"visits__import", "hours__import"}
+    # Meanwhile the live tables kept their indexes: /capacity reads them by team and week.
+    from storage.models import Base
+    from storage.shadow import model_index_name
+
+    assert sorted((table, model_index_name(name)) for table, name in seen["live indexes"]) == \
+        sorted((table, index.name) for table in ("visits", "hours")
+               for index in Base.metadata.tables[table].indexes)
+    assert all("USING INDEX" in plan for plan in seen["plans"]), seen["plans"]
 
     expected = {visit_id: (visit_id, minutes, status) for visit_id, minutes, status in visits_before}
     for row in changed.itertuples():
@@ -383,3 +397,37 @@ def test_a_long_writer_lets_every_waiting_writer_in_between_its_transactions(edg
     writer.join()
     assert began.is_set()
     importer.close()
+
+
+def test_a_failed_cleanup_does_not_hide_why_the_import_was_refused(edge, tmp_path, caplog):
+    """The import is refused (a bad row), and removing its shadow fails too: the user still
+    gets the refusal with its rows' errors, the log says which error the cleanup met, and
+    what is left goes with the next one who takes the import lock."""
+    from storage.shadow import clear_leftovers, import_turn
+
+    _team(edge)
+    files = _exports(tmp_path)
+    _import(edge, files)
+    visits_before = _table(edge, "SELECT * FROM visits")
+    again, _, _ = _changed(tmp_path, files)
+    lines = again[0][0].read_text().splitlines()
+    lines[-1] = lines[-1].replace("delivered", "teleported").replace("cancelled", "teleported")
+    again[0][0].write_text("\n".join(lines) + "\n")
+
+    def progress(_done: int, _total: int) -> None:
+        writer = sqlite3.connect(_path(edge), isolation_level=None)
+        writer.execute("CREATE TRIGGER IF NOT EXISTS no_purge BEFORE DELETE ON visits__import "
+                       "BEGIN SELECT RAISE(ABORT, 'database is locked'); END")
+        writer.close()
+
+    with pytest.raises(ImportRefused) as refused:
+        _import(edge, again, progress)
+    assert "teleported" in " ".join(map(str, refused.value.errors))
+    assert "IntegrityError" in caplog.text
+    writer = sqlite3.connect(_path(edge), isolation_level=None)
+    writer.execute("DROP TRIGGER no_purge")
+    writer.close()
+    with import_turn(edge.engine):
+        clear_leftovers(edge.engine)
+    assert not [name for _, name in _state(edge)["schema"] if "__" in name]
+    assert _table(edge, "SELECT * FROM visits") == visits_before
