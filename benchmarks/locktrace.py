@@ -91,28 +91,23 @@ def install(role: str, path: str | None = None) -> None:
         return
     _installed = True
 
-    class Cursor(sqlite3.Cursor):
-        def execute(self, sql, *args):
+    def traced(method):
+        def call(self, sql, *args):
             trace = self.connection._trace
             started = trace.before(sql)
             ok = False
             try:
-                result = super().execute(sql, *args)
+                result = method(self, sql, *args)
                 ok = True
                 return result
             finally:
                 trace.after(sql, started, ok)
 
-        def executemany(self, sql, *args):
-            trace = self.connection._trace
-            started = trace.before(sql)
-            ok = False
-            try:
-                result = super().executemany(sql, *args)
-                ok = True
-                return result
-            finally:
-                trace.after(sql, started, ok)
+        return call
+
+    class Cursor(sqlite3.Cursor):
+        execute = traced(sqlite3.Cursor.execute)
+        executemany = traced(sqlite3.Cursor.executemany)
 
     class Connection(sqlite3.Connection):
         def __init__(self, *args, **kwargs):
