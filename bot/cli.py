@@ -105,7 +105,10 @@ def db_restore(ctx: click.Context, path: pathlib.Path, yes: bool) -> None:
     Stop the bot first. The backup is checked first: a teampuls database, intact, with a
     schema this version knows (an older one is brought up to date on the next start). For
     PostgreSQL, use pg_restore."""
+    from sqlalchemy import create_engine
+
     from bot.backup import check_backup, restore, sqlite_path
+    from storage.shadow import import_turn
 
     url = _edge(ctx).settings.database_url
     target = sqlite_path(url, "restore")
@@ -113,7 +116,9 @@ def db_restore(ctx: click.Context, path: pathlib.Path, yes: bool) -> None:
     if not yes:
         click.confirm(f"Replace everything in {target} with the backup {path} (schema revision "
                       f"{revision})? Stop the bot first", abort=True)
-    restore(path, url)
+    lock_engine = create_engine(url)  # names the lock file only; never connects
+    with import_turn(lock_engine):  # not in the middle of an import, an erase or an export
+        restore(path, url)
     click.echo(f"Restored {path} into {target} (schema revision {revision}).")
 
 
