@@ -83,14 +83,11 @@ class Drawing:
         if self._closed:
             return to_png(figure)
         try:
-            future = pool.submit(to_png, figure)
-        except (BrokenProcessPool, RuntimeError):  # RuntimeError: closed in the meantime
-            future = None
-        try:
-            if future is not None:
-                return future.result()
-        except BrokenProcessPool:
+            return pool.submit(to_png, figure).result()
+        except BrokenProcessPool:  # a worker died: new ones below, this chart drawn here
             pass
+        except RuntimeError:  # the pool was closed in the meantime
+            return to_png(figure)
         with self._lock:
             if not self._closed and self._pool is pool:
                 log.error("a drawing process died; starting new ones")
